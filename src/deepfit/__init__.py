@@ -1,0 +1,49 @@
+"""deepfit: what hardware a large language model needs, and what it will do on it.
+
+The public API (everything else is private and may change)::
+
+    import deepfit
+    model = deepfit.load_model("deepseek-236b")      # catalogue alias, HF id or path
+    model.params.total, model.params.active           # exact counts
+    gpu = deepfit.load_gpu("H100")                    # datasheet numbers in SI units
+"""
+
+from __future__ import annotations
+
+from . import errors
+from .api import catalog_summary, count_params, list_gpus, load_gpu, load_model, model_from_config
+from .errors import (
+    BadInputError,
+    ConfigError,
+    DeepfitError,
+    InfeasibleError,
+    UnknownGpuError,
+    UnknownModelError,
+    UnsupportedArchitectureError,
+)
+from .hardware import Gpu
+from .models import Architecture, Model, ParamBreakdown
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Architecture",
+    "BadInputError",
+    "ConfigError",
+    "DeepfitError",
+    "Gpu",
+    "InfeasibleError",
+    "Model",
+    "ParamBreakdown",
+    "UnknownGpuError",
+    "UnknownModelError",
+    "UnsupportedArchitectureError",
+    "__version__",
+    "catalog_summary",
+    "count_params",
+    "errors",
+    "list_gpus",
+    "load_gpu",
+    "load_model",
+    "model_from_config",
+]

@@ -1,0 +1,5 @@
+"""``python -m deepfit``."""
+
+from deepfit.cli.main import run
+
+run()

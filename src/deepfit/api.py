@@ -1,0 +1,49 @@
+"""The public Python API. The CLI and any other adapter call only these functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .hardware import list_gpus, load_gpu
+from .models import Model, catalog, count_params, load_model, model_from_config
+from .models.loader import bundled_model
+
+__all__ = [
+    "catalog_summary",
+    "count_params",
+    "list_gpus",
+    "load_gpu",
+    "load_model",
+    "model_from_config",
+]
+
+
+def catalog_summary() -> list[dict[str, Any]]:
+    """Every bundled model with its family and exact total/active parameter counts."""
+    rows = []
+    for entry in catalog():
+        if not entry.bundled:
+            rows.append(
+                {
+                    **entry.to_dict(),
+                    "family": None,
+                    "params_total": None,
+                    "params_active": None,
+                    "is_moe": None,
+                    "attention": None,
+                }
+            )
+            continue
+        model: Model = bundled_model(entry)
+        p = model.params
+        rows.append(
+            {
+                **entry.to_dict(),
+                "family": model.arch.family,
+                "params_total": p.total,
+                "params_active": p.active,
+                "is_moe": model.arch.is_moe,
+                "attention": model.arch.layers[0].attention.kind.value,
+            }
+        )
+    return rows

@@ -1,0 +1,2 @@
+"""The `deepfit` command line: thin commands over the public API, one renderer,
+one error handler."""

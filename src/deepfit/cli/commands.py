@@ -1,0 +1,26 @@
+"""The commands: each calls the public API and hands one result to a renderer."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import api
+from . import render
+
+
+def models(args: argparse.Namespace) -> int:
+    rows = api.catalog_summary()
+    render.emit({"models": rows}, args.json, render.models_table)
+    return 0
+
+
+def gpus(args: argparse.Namespace) -> int:
+    rows = [gpu.to_dict() for gpu in api.list_gpus()]
+    render.emit({"gpus": rows}, args.json, render.gpus_table)
+    return 0
+
+
+def info(args: argparse.Namespace) -> int:
+    model = api.load_model(args.model, hub=args.hub)
+    render.emit(model.to_dict(), args.json, render.info_view)
+    return 0

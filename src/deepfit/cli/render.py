@@ -1,0 +1,153 @@
+"""Rendering of command results: one JSON object, or rich tables for people.
+
+Results arrive as JSON-ready dicts in SI units; this is the only place they are turned
+into GiB, TB/s, TFLOPS and "6.91B".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..units import GB, TERA, human_count
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+Renderer = Callable[[dict[str, Any]], "RenderableType"]
+
+
+def emit(data: dict[str, Any], as_json: bool, renderer: Renderer) -> None:
+    """Print ``data`` as one JSON object (``--json``) or through ``renderer``."""
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+        return
+    console().print(renderer(data))
+
+
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _num(value: float | None, scale: float = 1.0, fmt: str = "{:,.0f}") -> str:
+    return "-" if value is None else fmt.format(value / scale)
+
+
+def models_table(data: dict[str, Any]) -> RenderableType:
+    from rich.table import Table
+
+    table = Table(title="Bundled models (exact parameter counts)", title_justify="left")
+    for col, justify in (
+        ("name", "left"),
+        ("Hugging Face id", "left"),
+        ("family", "left"),
+        ("attn", "left"),
+        ("total", "right"),
+        ("active", "right"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for m in data["models"]:
+        name = m["aliases"][0] if m["aliases"] else ""
+        if not m["bundled"]:
+            table.add_row(
+                f"[dim]{name}", f"[dim]{m['id']}", "[dim]not bundled", "", "", "[dim]--hub"
+            )
+            continue
+        active = human_count(m["params_active"]) if m["is_moe"] else ""
+        table.add_row(
+            name, m["id"], m["family"], m["attention"], human_count(m["params_total"]), active
+        )
+    return table
+
+
+def gpus_table(data: dict[str, Any]) -> RenderableType:
+    from rich.table import Table
+
+    table = Table(
+        title="GPU catalogue (dense peak; '-' = not supported or not sourced)", title_justify="left"
+    )
+    for col in ("name", "catalogue row", "GB", "TB/s", "BF16 TF", "FP8 TF", "FP4 TF"):
+        table.add_column(col, justify="left" if col in ("name", "catalogue row") else "right")
+    for g in data["gpus"]:
+        peak = g["peak_ops_per_s"]
+        table.add_row(
+            g["aliases"][0] if g["aliases"] else g["name"],
+            g["name"],
+            _num(g["memory_bytes"], GB, "{:,.0f}"),
+            _num(g["mem_bandwidth_bytes_per_s"], 1e12, "{:.2f}"),
+            _num(peak.get("bf16") or peak.get("fp16"), TERA, "{:,.0f}"),
+            _num(peak.get("fp8"), TERA, "{:,.0f}"),
+            _num(peak.get("fp4"), TERA, "{:,.0f}"),
+        )
+    return table
+
+
+_PARAM_ROWS = (
+    ("embedding", "embedding"),
+    ("attention", "attention"),
+    ("mlp", "dense MLP"),
+    ("experts_routed", "routed experts"),
+    ("experts_shared", "shared experts"),
+    ("router", "routers"),
+    ("norms", "norms"),
+    ("head", "lm head"),
+)
+
+
+def info_view(data: dict[str, Any]) -> RenderableType:
+    from rich.console import Group
+    from rich.table import Table
+
+    arch, params = data["architecture"], data["params"]
+    att = arch["attention"]
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    facts.add_row("model", f"{data['id']}  ({arch['family']}, {data['origin']})")
+    facts.add_row("layers x hidden", f"{arch['num_layers']} x {arch['hidden_size']}")
+    heads = f"{att['kind'].upper()}: {att['num_heads']} heads, {att['num_kv_heads']} KV heads, "
+    heads += f"head dim {att['head_dim']}"
+    if "mla" in att:
+        m = att["mla"]
+        heads = (
+            f"MLA: {att['num_heads']} heads, kv_lora_rank {m['kv_lora_rank']}, "
+            f"q_lora_rank {m['q_lora_rank']}, nope/rope/v dims "
+            f"{m['qk_nope_head_dim']}/{m['qk_rope_head_dim']}/{m['v_head_dim']}"
+        )
+    facts.add_row("attention", heads)
+    if att["sliding_window_layers"]:
+        facts.add_row(
+            "sliding window",
+            f"{att['sliding_window']} tokens on "
+            f"{len(att['sliding_window_layers'])} of {arch['num_layers']} layers",
+        )
+    if "moe" in arch:
+        moe = arch["moe"]
+        facts.add_row(
+            "experts",
+            f"{moe['num_experts']} routed (top-{moe['experts_per_token']},"
+            f" {moe['expert_intermediate_size']} wide) + {moe['num_shared_experts']}"
+            f" shared, in {moe['moe_layers']} of {arch['num_layers']} layers",
+        )
+    facts.add_row("vocab / tied", f"{arch['vocab_size']:,} / {arch['tie_word_embeddings']}")
+    if arch.get("max_position_embeddings"):
+        facts.add_row("max positions", f"{arch['max_position_embeddings']:,}")
+    table = Table(title="Parameters (exact)", title_justify="left")
+    table.add_column("component")
+    table.add_column("count", justify="right")
+    table.add_column("", justify="right")
+    for key, label in _PARAM_ROWS:
+        if params[key]:
+            table.add_row(label, f"{params[key]:,}", human_count(params[key]))
+    table.add_row("[bold]total", f"[bold]{params['total']:,}", human_count(params["total"]))
+    if params["experts_routed"]:
+        table.add_row(
+            "[bold]active per token", f"[bold]{params['active']:,}", human_count(params["active"])
+        )
+    if params["mtp"]:
+        table.add_row("MTP layers (not in total)", f"{params['mtp']:,}", human_count(params["mtp"]))
+    return Group(facts, table)

@@ -1,0 +1,97 @@
+"""Model families: one parser per Hugging Face ``model_type``.
+
+To add a family, write a function ``ConfigReader -> FamilyParse`` (see ``dense.py`` for
+the simplest ones), register it in :data:`FAMILIES` under its ``model_type``, add a config
+of the family to ``models/data/configs/`` and its transformers parameter count to the
+validation table; the tests then check the count exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ...errors import ConfigError, UnsupportedArchitectureError
+from ..architecture import Architecture
+from ..config import ConfigReader
+from ._common import FamilyParse, Parser, base_dims
+from .deepseek import parse_deepseek_v2
+from .dense import (
+    parse_gemma,
+    parse_gemma2,
+    parse_llama,
+    parse_mistral,
+    parse_phi3,
+    parse_qwen2,
+    parse_qwen3,
+)
+from .moe import parse_deepseek, parse_mixtral, parse_qwen2_moe, parse_qwen3_moe
+
+FAMILIES: Mapping[str, Parser] = {
+    "llama": parse_llama,
+    "mistral": parse_mistral,
+    "qwen2": parse_qwen2,
+    "qwen3": parse_qwen3,
+    "gemma": parse_gemma,
+    "gemma2": parse_gemma2,
+    "phi3": parse_phi3,
+    "mixtral": parse_mixtral,
+    "qwen2_moe": parse_qwen2_moe,
+    "qwen3_moe": parse_qwen3_moe,
+    "deepseek": parse_deepseek,
+    "deepseek_v2": parse_deepseek_v2,
+    "deepseek_v3": parse_deepseek_v2,
+}
+
+__all__ = ["FAMILIES", "FamilyParse", "parse_architecture"]
+
+
+def _rope_scaling(r: ConfigReader) -> str | None:
+    scaling = r.mapping("rope_scaling")
+    if not scaling:
+        return None
+    kind = scaling.get("rope_type", scaling.get("type"))
+    factor = scaling.get("factor")
+    text = str(kind)[:40] if kind is not None else "custom"
+    if isinstance(factor, (int, float)) and not isinstance(factor, bool):
+        text += f" x{factor:g}"
+    return text
+
+
+def parse_architecture(data: Mapping[str, Any], model_id: str, origin: str) -> Architecture:
+    """Turn config data into an :class:`Architecture`, or raise a clear error."""
+    r = ConfigReader(data, origin)
+    model_type = r.text("model_type")
+    archs = r.str_list("architectures")
+    if model_type is None:
+        raise ConfigError(
+            f"{origin} has no model_type (architectures: {', '.join(archs) or 'none'})",
+            'a Hugging Face config.json names its model_type, e.g. "llama"',
+        )
+    parser = FAMILIES.get(model_type)
+    if parser is None:
+        raise UnsupportedArchitectureError(
+            f"model_type '{model_type}' (architectures: {', '.join(archs) or 'none'}) "
+            f"is not a family deepfit knows; known: {', '.join(sorted(FAMILIES))}",
+            "to add it, write a parser in deepfit/models/families/ and register it in "
+            "FAMILIES (see deepfit/models/README.md)",
+        )
+    hidden, _, vocab = base_dims(r)
+    parsed: FamilyParse = parser(r)
+    quant = r.mapping("quantization_config")
+    return Architecture(
+        model_id=model_id,
+        family=model_type,
+        model_type=model_type,
+        hidden_size=hidden,
+        vocab_size=vocab,
+        layers=parsed.layers,
+        tie_word_embeddings=r.flag("tie_word_embeddings", parsed.tie_default),
+        max_position_embeddings=r.opt_integer("max_position_embeddings", hi=1 << 30),
+        rope_theta=r.number("rope_theta"),
+        rope_scaling=_rope_scaling(r),
+        torch_dtype=r.text("torch_dtype") or r.text("dtype"),
+        mtp_layers=parsed.mtp_layers,
+        quantization=dict(quant) if quant else None,
+        notes=parsed.notes,
+    )

@@ -1,0 +1,111 @@
+"""Mixture-of-experts families without MLA: Mixtral, Qwen2-MoE, Qwen3-MoE, DeepSeek-MoE."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ...errors import ConfigError
+from ..architecture import Layer, Mlp, Moe
+from ..config import MAX_EXPERTS, MAX_LAYERS, ConfigReader
+from ._common import FamilyParse, base_dims, qwen_windows, standard_attention, windows
+
+
+def experts(
+    r: ConfigReader, num_key: str, topk_key: str = "num_experts_per_tok"
+) -> tuple[int, int]:
+    """Routed experts and experts per token, checked against each other."""
+    num = r.integer(num_key, hi=MAX_EXPERTS)
+    topk = r.integer(topk_key, hi=MAX_EXPERTS)
+    if topk > num:
+        raise ConfigError(
+            f"{r.origin}: {topk_key}={topk} is more than {num_key}={num}",
+            "a token cannot be routed to more experts than exist",
+        )
+    return num, topk
+
+
+def parse_mixtral(r: ConfigReader) -> FamilyParse:
+    """Mixtral: every layer is MoE, experts of ``intermediate_size``, no shared expert."""
+    _, n, _ = base_dims(r)
+    num, topk = experts(r, "num_local_experts")
+    moe = Moe(num_experts=num, experts_per_token=topk, expert=Mlp(r.integer("intermediate_size")))
+    att = standard_attention(r, qkv_bias=False, o_bias=False)
+    sliding = windows(r, n, lambda i: True)
+    return FamilyParse(
+        tuple(Layer(attention=replace(att, sliding_window=w), moe=moe) for w in sliding),
+        tie_default=False,
+    )
+
+
+def _qwen_moe_layers(
+    r: ConfigReader, moe: Moe, qkv_bias: bool, o_bias: bool, qk_norm: bool
+) -> tuple[Layer, ...]:
+    """Qwen MoE layer pattern: MoE unless listed in mlp_only_layers or off the sparse step."""
+    _, n, _ = base_dims(r)
+    step = r.integer("decoder_sparse_step", default=1, hi=MAX_LAYERS)
+    dense_only = set(r.int_list("mlp_only_layers"))
+    att = standard_attention(r, qkv_bias=qkv_bias, o_bias=o_bias, qk_norm=qk_norm)
+    dense = Mlp(r.integer("intermediate_size"))
+    out = []
+    for i, w in enumerate(qwen_windows(r, n)):
+        is_moe = i not in dense_only and (i + 1) % step == 0
+        a = replace(att, sliding_window=w)
+        out.append(Layer(attention=a, moe=moe) if is_moe else Layer(attention=a, mlp=dense))
+    return tuple(out)
+
+
+def parse_qwen3_moe(r: ConfigReader) -> FamilyParse:
+    num, topk = experts(r, "num_experts")
+    expert = Mlp(r.integer("moe_intermediate_size"))
+    moe = Moe(num_experts=num, experts_per_token=topk, expert=expert)
+    bias = r.flag("attention_bias", False)
+    return FamilyParse(_qwen_moe_layers(r, moe, bias, bias, True), tie_default=False)
+
+
+def parse_qwen2_moe(r: ConfigReader) -> FamilyParse:
+    """Qwen1.5/Qwen2-MoE: one gated shared expert beside the routed ones."""
+    num, topk = experts(r, "num_experts")
+    shared_size = r.integer("shared_expert_intermediate_size", default=0, lo=0)
+    moe = Moe(
+        num_experts=num,
+        experts_per_token=topk,
+        expert=Mlp(r.integer("moe_intermediate_size")),
+        shared=Mlp(shared_size) if shared_size else None,
+        num_shared_experts=1 if shared_size else 0,
+        shared_gate=bool(shared_size),
+    )
+    return FamilyParse(_qwen_moe_layers(r, moe, True, False, False), tie_default=False)
+
+
+def deepseek_moe_block(r: ConfigReader) -> Moe:
+    """DeepSeek routed + shared experts (DeepSeek-MoE, V2, V3 share this layout)."""
+    num, topk = experts(r, "n_routed_experts")
+    size = r.integer("moe_intermediate_size")
+    shared = r.integer("n_shared_experts", default=0, lo=0, hi=MAX_EXPERTS)
+    return Moe(
+        num_experts=num,
+        experts_per_token=topk,
+        expert=Mlp(size),
+        shared=Mlp(size * shared) if shared else None,
+        num_shared_experts=shared,
+    )
+
+
+def deepseek_is_moe(r: ConfigReader, n: int) -> tuple[bool, ...]:
+    """DeepSeek rule: layer i is MoE iff i >= first_k_dense_replace and i % moe_layer_freq == 0."""
+    if not r.has("n_routed_experts"):
+        return (False,) * n
+    first = r.integer("first_k_dense_replace", default=0, lo=0, hi=MAX_LAYERS)
+    freq = r.integer("moe_layer_freq", default=1, hi=MAX_LAYERS)
+    return tuple(i >= first and i % freq == 0 for i in range(n))
+
+
+def parse_deepseek(r: ConfigReader) -> FamilyParse:
+    """DeepSeek-MoE (model_type "deepseek"): Llama-style attention with DeepSeek experts."""
+    _, n, _ = base_dims(r)
+    bias = r.flag("attention_bias", False)
+    att = standard_attention(r, qkv_bias=bias, o_bias=bias)
+    dense = Layer(attention=att, mlp=Mlp(r.integer("intermediate_size")))
+    sparse = Layer(attention=att, moe=deepseek_moe_block(r)) if r.has("n_routed_experts") else dense
+    layers = tuple(sparse if m else dense for m in deepseek_is_moe(r, n))
+    return FamilyParse(layers, tie_default=False)

@@ -1,0 +1,23 @@
+"""Shared test helpers."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+CONFIG_DIR = Path(str(resources.files("deepfit.models").joinpath("data", "configs")))
+
+
+def bundled_config_files() -> list[Path]:
+    return sorted(CONFIG_DIR.glob("*.json"))
+
+
+def load_json(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def hf_id(path: Path) -> str:
+    return path.stem.replace("--", "/", 1)

@@ -1,0 +1,77 @@
+"""Hypothesis strategies: small but valid configs of every family deepfit knows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+DENSE = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3")
+MOE = ("mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3")
+
+
+@st.composite
+def configs(draw: st.DrawFn, families: tuple[str, ...] = DENSE + MOE) -> dict[str, Any]:
+    family = draw(st.sampled_from(families))
+    kv = draw(st.integers(1, 3))
+    heads = kv * draw(st.integers(1, 3))
+    head_dim = draw(st.sampled_from([2, 4, 8]))
+    cfg: dict[str, Any] = {
+        "model_type": family,
+        "hidden_size": heads * head_dim,
+        "num_hidden_layers": draw(st.integers(1, 4)),
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv,
+        "intermediate_size": draw(st.integers(1, 24)),
+        "vocab_size": draw(st.integers(1, 50)),
+        "tie_word_embeddings": draw(st.booleans()),
+        # token ids are irrelevant to sizes; transformers checks them against the vocab
+        "pad_token_id": None,
+        "bos_token_id": None,
+        "eos_token_id": None,
+    }
+    if family in ("llama", "qwen3", "qwen3_moe", "gemma", "gemma2"):
+        cfg["attention_bias"] = draw(st.booleans())
+    if family == "llama":
+        cfg["mlp_bias"] = draw(st.booleans())
+    if family in ("mistral", "mixtral", "gemma2", "phi3"):
+        cfg["sliding_window"] = draw(st.one_of(st.none(), st.integers(1, 64)))
+    if family in ("qwen2", "qwen3", "qwen2_moe", "qwen3_moe"):
+        cfg["use_sliding_window"] = draw(st.booleans())
+        cfg["sliding_window"] = 16
+        cfg["max_window_layers"] = draw(st.integers(0, 4))
+    if family in ("gemma", "gemma2", "qwen3", "qwen3_moe"):
+        cfg["head_dim"] = head_dim
+    experts = draw(st.integers(1, 6))
+    topk = draw(st.integers(1, experts))
+    if family == "mixtral":
+        cfg.update(num_local_experts=experts, num_experts_per_tok=topk)
+    if family in ("qwen2_moe", "qwen3_moe"):
+        cfg.update(
+            num_experts=experts,
+            num_experts_per_tok=topk,
+            moe_intermediate_size=draw(st.integers(1, 12)),
+            decoder_sparse_step=draw(st.integers(1, 2)),
+            mlp_only_layers=draw(st.lists(st.integers(0, 3), max_size=2, unique=True)),
+        )
+    if family == "qwen2_moe":
+        cfg["shared_expert_intermediate_size"] = draw(st.integers(1, 12))
+    if family in ("deepseek_v2", "deepseek_v3"):
+        cfg.update(
+            q_lora_rank=draw(st.one_of(st.none(), st.integers(1, 8))),
+            kv_lora_rank=draw(st.integers(1, 8)),
+            qk_nope_head_dim=draw(st.integers(1, 4)),
+            qk_rope_head_dim=draw(st.sampled_from([2, 4])),
+            v_head_dim=draw(st.integers(1, 6)),
+            n_routed_experts=experts,
+            num_experts_per_tok=topk,
+            n_shared_experts=draw(st.integers(0, 2)),
+            moe_intermediate_size=draw(st.integers(1, 12)),
+            first_k_dense_replace=draw(st.integers(0, 2)),
+            moe_layer_freq=draw(st.integers(1, 2)),
+            n_group=1,
+            topk_group=1,
+        )
+        del cfg["num_key_value_heads"]
+        cfg["num_key_value_heads"] = heads
+    return cfg

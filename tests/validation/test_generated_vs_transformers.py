@@ -1,0 +1,25 @@
+"""Generated configs of every family, counted by deepfit and by transformers' own model
+built on the meta device: the totals must be equal. Skipped without the validate extra."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from deepfit.models import model_from_config
+
+from ..strategies import configs
+from .test_param_counts import _meta_count
+
+pytest.importorskip("transformers")
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(configs())
+def test_generated_config_total_equals_transformers(cfg: dict[str, Any]) -> None:
+    assert model_from_config(cfg).params.total == _meta_count(cfg)
