@@ -11,7 +11,16 @@ The public API (everything else is private and may change)::
 from __future__ import annotations
 
 from . import errors
-from .api import catalog_summary, count_params, list_gpus, load_gpu, load_model, model_from_config
+from .api import (
+    catalog_summary,
+    count_params,
+    estimate_memory,
+    list_gpus,
+    load_gpu,
+    load_model,
+    model_from_config,
+    what_would_fit,
+)
 from .errors import (
     BadInputError,
     ConfigError,
@@ -22,6 +31,7 @@ from .errors import (
     UnsupportedArchitectureError,
 )
 from .hardware import Gpu
+from .memory import MemoryEstimate
 from .models import Architecture, Model, ParamBreakdown
 
 __version__ = "0.1.0"
@@ -33,6 +43,7 @@ __all__ = [
     "DeepfitError",
     "Gpu",
     "InfeasibleError",
+    "MemoryEstimate",
     "Model",
     "ParamBreakdown",
     "UnknownGpuError",
@@ -42,8 +53,10 @@ __all__ = [
     "catalog_summary",
     "count_params",
     "errors",
+    "estimate_memory",
     "list_gpus",
     "load_gpu",
     "load_model",
     "model_from_config",
+    "what_would_fit",
 ]

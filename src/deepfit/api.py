@@ -5,16 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from .hardware import list_gpus, load_gpu
+from .memory import MemoryEstimate, estimate_memory
+from .memory.advice import what_would_fit
 from .models import Model, catalog, count_params, load_model, model_from_config
 from .models.loader import bundled_model
 
 __all__ = [
+    "MemoryEstimate",
     "catalog_summary",
     "count_params",
+    "estimate_memory",
     "list_gpus",
     "load_gpu",
     "load_model",
     "model_from_config",
+    "what_would_fit",
 ]
 
 

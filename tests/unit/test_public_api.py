@@ -17,6 +17,7 @@ def test_all_is_pinned() -> None:
             "DeepfitError",
             "Gpu",
             "InfeasibleError",
+            "MemoryEstimate",
             "Model",
             "ParamBreakdown",
             "UnknownGpuError",
@@ -26,10 +27,12 @@ def test_all_is_pinned() -> None:
             "catalog_summary",
             "count_params",
             "errors",
+            "estimate_memory",
             "list_gpus",
             "load_gpu",
             "load_model",
             "model_from_config",
+            "what_would_fit",
         ]
     )
     for name in deepfit.__all__:

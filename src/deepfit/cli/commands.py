@@ -24,3 +24,27 @@ def info(args: argparse.Namespace) -> int:
     model = api.load_model(args.model, hub=args.hub)
     render.emit(model.to_dict(), args.json, render.info_view)
     return 0
+
+
+def memory(args: argparse.Namespace) -> int:
+    model = api.load_model(args.model, hub=args.hub)
+    gpu = api.load_gpu(args.gpu)
+    result = api.estimate_memory(
+        model,
+        gpu,
+        gpus=args.gpus,
+        tp=args.tp,
+        pp=args.pp,
+        ep=args.ep,
+        weights=args.weights,
+        kv_dtype=args.kv_dtype,
+        context=args.context,
+        batch=args.batch,
+        engine=args.engine,
+        memory_fraction=args.gpu_memory_utilization,
+    )
+    data = result.to_dict()
+    if not result.fits:
+        data["would_fit"] = api.what_would_fit(model, gpu, result)
+    render.emit(data, args.json, render.memory_view)
+    return 0

@@ -59,7 +59,94 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_json(p)
     p.set_defaults(func=commands.info)
+
+    p = sub.add_parser("memory", help="will it fit? inference memory per GPU, per engine")
+    _add_model(p)
+    _add_deployment(p)
+    p.add_argument(
+        "--context",
+        type=_positive_int,
+        default=None,
+        metavar="TOKENS",
+        help="tokens per sequence, prompt + output (default: the model's maximum)",
+    )
+    p.add_argument(
+        "--batch",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="sequences held at once (default 1)",
+    )
+    _add_json(p)
+    p.set_defaults(func=commands.memory)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(float(text)) if "e" in text.lower() else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1 or value > 1 << 40:
+        raise argparse.ArgumentTypeError(f"{value} is out of range (1 .. 2^40)")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0.05 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not in [0.05, 1]")
+    return value
+
+
+def _add_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "model",
+        metavar="MODEL",
+        help="catalogue name or alias, Hugging Face id, or path to a config.json",
+    )
+    p.add_argument(
+        "--hub",
+        action="store_true",
+        help="fetch config.json from the Hugging Face Hub if the id is not bundled",
+    )
+
+
+def _add_deployment(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gpu", required=True, metavar="GPU", help="GPU name (see `deepfit gpus`)")
+    p.add_argument("--gpus", type=_positive_int, default=1, metavar="N", help="GPU count")
+    p.add_argument(
+        "--weights",
+        default="auto",
+        metavar="W",
+        help="weight format: auto (the checkpoint's), fp32, bf16, fp16, fp8, int8, "
+        "int4, gptq-int4, awq-int4, gguf-q4_k_m, nvfp4, ...",
+    )
+    p.add_argument(
+        "--kv-dtype",
+        default="auto",
+        metavar="K",
+        help="KV-cache dtype: auto, bf16, fp16, fp8, int8, q8_0",
+    )
+    p.add_argument("--tp", type=_positive_int, default=None, help="tensor-parallel size")
+    p.add_argument("--pp", type=_positive_int, default=1, help="pipeline-parallel size")
+    p.add_argument("--ep", type=_positive_int, default=1, help="expert-parallel size")
+    p.add_argument(
+        "--engine",
+        default="vllm",
+        metavar="ENGINE",
+        help="vllm, sglang, trtllm, llamacpp, transformers (default vllm)",
+    )
+    p.add_argument(
+        "--gpu-memory-utilization",
+        type=_fraction,
+        default=None,
+        metavar="F",
+        help="the engine's memory budget knob (default: the engine's own)",
+    )
 
 
 def _fail(err: DeepfitError) -> int:

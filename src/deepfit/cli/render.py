@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..units import GB, TERA, human_count
+from ..units import GB, TERA, GiB, human_count
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -151,3 +151,78 @@ def info_view(data: dict[str, Any]) -> RenderableType:
     if params["mtp"]:
         table.add_row("MTP layers (not in total)", f"{params['mtp']:,}", human_count(params["mtp"]))
     return Group(facts, table)
+
+
+_BAR_WIDTH = 40
+_MEM_ROWS = (
+    ("weights_bytes", "weights", "cyan"),
+    ("kv_cache_bytes", "KV cache", "green"),
+    ("activations_bytes", "activations", "yellow"),
+    ("overhead_bytes", "overhead (non-torch, graphs)", "magenta"),
+)
+
+
+def _bar(data: dict[str, Any]) -> str:
+    """One line: each component's share of the GPU's memory, in its colour."""
+    total = max(data["gpu_memory_bytes"], data["per_gpu"]["total_bytes"], 1)
+    out, used = [], 0
+    for key, _, colour in _MEM_ROWS:
+        cells = round(max(data["per_gpu"][key], 0) / total * _BAR_WIDTH)
+        cells = min(cells, _BAR_WIDTH - used)
+        used += cells
+        out.append(f"[{colour}]{'█' * cells}[/]")
+    out.append("[dim]" + "░" * (_BAR_WIDTH - used) + "[/]")
+    return "".join(out)
+
+
+def memory_view(data: dict[str, Any]) -> RenderableType:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    par = data["parallel"]
+    head = (
+        f"[bold]{data['model']['id']}[/] on {data['gpus']} x {data['gpu']} "
+        f"({data['engine']}, tp={par['tp']} pp={par['pp']} ep={par['ep']} dp={par['dp']}); "
+        f"weights {data['weights']}, KV {data['kv_dtype']}, "
+        f"{data['batch']} x {data['context_tokens']:,} tokens"
+    )
+    table = Table(title="Per GPU", title_justify="left")
+    table.add_column("")
+    table.add_column("GiB", justify="right")
+    for key, label, colour in _MEM_ROWS:
+        table.add_row(f"[{colour}]{label}", f"{data['per_gpu'][key] / GiB:,.2f}")
+    table.add_row("[bold]total", f"[bold]{data['per_gpu']['total_bytes'] / GiB:,.2f}")
+    table.add_row("GPU memory (CUDA-visible)", f"{data['gpu_memory_bytes'] / GiB:,.2f}")
+    verdict = (
+        "[bold green]FITS[/]"
+        if data["fits"]
+        else "[bold red]DOES NOT FIT[/]: " + "; ".join(data["reasons"])
+    )
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    facts.add_row("KV per token", f"{data['kv_bytes_per_token']:,} bytes (all layers)")
+    facts.add_row("KV pool", f"{data['kv_capacity_tokens']:,} tokens per replica")
+    facts.add_row("longest sequence", f"{data['max_context_tokens']:,} tokens")
+    facts.add_row(
+        "concurrency", f"{data['max_concurrency']:,} sequences of {data['context_tokens']:,} tokens"
+    )
+    parts: list[RenderableType] = [
+        Text.from_markup(head),
+        _bar_text(data),
+        table,
+        facts,
+        Text.from_markup(verdict),
+    ]
+    for alt in data.get("would_fit", []):
+        parts.append(Text.from_markup(f"  [green]→[/] {alt['why']}"))
+    for note in data["notes"]:
+        parts.append(Text(f"note: {note}", style="dim"))
+    return Group(*parts)
+
+
+def _bar_text(data: dict[str, Any]) -> RenderableType:
+    from rich.text import Text
+
+    return Text.from_markup(_bar(data))

@@ -1,0 +1,103 @@
+"""When a deployment does not fit: what would (more GPUs, a smaller format, a shorter
+context), each checked with the same estimator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import BadInputError
+from ..hardware import Gpu
+from ..models.loader import Model
+from .api import estimate_memory
+from .result import MemoryEstimate
+
+#: Smaller formats to try, per engine, in the order a user would reach for them.
+SMALLER = {
+    "llamacpp": ("gguf-q8_0", "gguf-q6_k", "gguf-q4_k_m"),
+    "transformers": ("bnb-int8", "bnb-nf4"),
+}
+DEFAULT_SMALLER = ("fp8", "awq-int4")
+GPUS_PER_NODE = 8
+
+
+def _layouts(model: Model, start: int) -> list[tuple[int, int, int]]:
+    heads = model.arch.layers[0].attention.num_heads
+    out = []
+    n = 1
+    while n <= 128:
+        if n > start:
+            tp = min(n, GPUS_PER_NODE)
+            while heads % tp:
+                tp //= 2
+            out.append((n, tp, n // tp))
+        n *= 2
+    return out
+
+
+def _again(model: Model, gpu: Gpu, base: MemoryEstimate, **change: Any) -> MemoryEstimate | None:
+    kwargs: dict[str, Any] = dict(
+        gpus=base.gpus,
+        tp=base.tp,
+        pp=base.pp,
+        ep=base.ep,
+        weights=base.weights_format,
+        kv_dtype=base.kv_dtype,
+        context=base.context_tokens,
+        batch=base.batch,
+        engine=base.engine,
+        memory_fraction=base.memory_fraction,
+    )
+    kwargs.update(change)
+    try:
+        return estimate_memory(model, gpu, **kwargs)
+    except BadInputError:
+        return None
+
+
+def what_would_fit(model: Model, gpu: Gpu, base: MemoryEstimate) -> list[dict[str, Any]]:
+    """Up to three alternatives that fit, each with the change and a sentence."""
+    out: list[dict[str, Any]] = []
+    for gpus, tp, pp in _layouts(model, base.gpus):
+        est = _again(model, gpu, base, gpus=gpus, tp=tp, pp=pp, ep=1)
+        if est is not None and est.fits:
+            out.append(
+                {
+                    "change": "gpus",
+                    "gpus": gpus,
+                    "tp": tp,
+                    "pp": pp,
+                    "why": f"{gpus} x {gpu.name} (tp={tp}, pp={pp}) holds it",
+                }
+            )
+            break
+    for fmt in SMALLER.get(base.engine, DEFAULT_SMALLER):
+        if fmt == base.weights_format:
+            continue
+        est = _again(model, gpu, base, weights=fmt)
+        if est is not None and est.fits:
+            out.append(
+                {
+                    "change": "weights",
+                    "weights": fmt,
+                    "why": f"{fmt} weights fit on the same {base.gpus} GPU(s)",
+                }
+            )
+            break
+    if 0 < base.max_context_tokens < base.context_tokens:
+        out.append(
+            {
+                "change": "context",
+                "context_tokens": base.max_context_tokens,
+                "why": f"one sequence of up to {base.max_context_tokens:,} tokens fits",
+            }
+        )
+    elif base.context_tokens <= base.max_context_tokens and base.max_concurrency:
+        out.append(
+            {
+                "change": "batch",
+                "batch": base.max_concurrency,
+                "why": f"{base.max_concurrency} sequences of {base.context_tokens:,} "
+                "tokens fit at once",
+            }
+        )
+    return out

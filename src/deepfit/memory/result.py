@@ -1,0 +1,106 @@
+"""The answer to "will it fit?": :class:`MemoryEstimate`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .estimate import StageMemory
+
+
+@dataclass(frozen=True)
+class PerGpu:
+    """Memory on the binding GPU, in bytes. ``total`` is what the engine occupies: its whole
+    budget when the workload fits in it (vLLM and SGLang preallocate the KV pool), else what
+    the workload would need, counting the headroom the budget keeps free."""
+
+    weights: int
+    kv_cache: int
+    activations: int
+    overhead: int
+    total: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "weights_bytes": self.weights,
+            "kv_cache_bytes": self.kv_cache,
+            "activations_bytes": self.activations,
+            "overhead_bytes": self.overhead,
+            "total_bytes": self.total,
+        }
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Inference memory of one deployment. Sizes in bytes, lengths in tokens."""
+
+    model_id: str
+    params_total: int
+    params_active: int
+    engine: str
+    gpu: str
+    gpus: int
+    tp: int
+    pp: int
+    ep: int
+    dp: int
+    weights_format: str
+    kv_dtype: str
+    context_tokens: int
+    batch: int
+    memory_fraction: float | None
+    gpu_memory_bytes: int
+    kv_bytes_per_token: int
+    per_gpu: PerGpu
+    fits: bool
+    max_context_tokens: int
+    max_concurrency: int
+    kv_capacity_tokens: int
+    model_max_context: int | None
+    stages: tuple[StageMemory, ...]
+    source: str = "calibrated"
+    reasons: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": {
+                "id": self.model_id,
+                "params_total": self.params_total,
+                "params_active": self.params_active,
+            },
+            "engine": self.engine,
+            "gpu": self.gpu,
+            "gpus": self.gpus,
+            "parallel": {"tp": self.tp, "pp": self.pp, "ep": self.ep, "dp": self.dp},
+            "weights": self.weights_format,
+            "kv_dtype": self.kv_dtype,
+            "context_tokens": self.context_tokens,
+            "batch": self.batch,
+            "memory_fraction": self.memory_fraction,
+            "kv_bytes_per_token": self.kv_bytes_per_token,
+            "per_gpu": self.per_gpu.to_dict(),
+            "gpu_memory_bytes": self.gpu_memory_bytes,
+            "fits": self.fits,
+            "max_context_tokens": self.max_context_tokens,
+            "max_concurrency": self.max_concurrency,
+            "kv_capacity_tokens": self.kv_capacity_tokens,
+            "model_max_context_tokens": self.model_max_context,
+            "stages": [
+                {
+                    "stage": s.stage,
+                    "layers": [s.layers.start, s.layers.stop],
+                    "weights_bytes": s.weights,
+                    "activations_bytes": s.activations,
+                    "non_torch_bytes": s.non_torch,
+                    "cudagraph_bytes": s.cudagraph,
+                    "kv_pool_bytes": s.kv_pool,
+                    "kv_needed_bytes": s.kv_needed,
+                    "kv_capacity_tokens": s.capacity_tokens,
+                }
+                for s in self.stages
+            ],
+            "source": self.source,
+            "reasons": list(self.reasons),
+            "notes": list(self.notes),
+        }
