@@ -1,8 +1,8 @@
 """Fit vLLM's memory terms on held-in rows of the published engine logs.
 
 Reads tests/validation/data/memory.csv (a copy of shared/groundtruth/memory.csv), keeps the
-vLLM 0.19 sweep rows of models the catalogue covers (tests/validation/groundtruth_models.csv) whose config number is even
-(the held-in half; odd ones are held out for validation), and fits:
+vLLM 0.19 sweep rows of models the catalogue covers (tests/validation/groundtruth_models.csv)
+whose config number is even (the held-in half; odd ones are held out for validation), and fits:
 
 - activation peak = a + b * vocab_size on the last pipeline stage (sampler/logits buffers),
   a alone on other stages (the logged rank of a PP run is the first stage);
