@@ -7,15 +7,18 @@ from typing import Any
 from .hardware import list_gpus, load_gpu
 from .memory import MemoryEstimate, estimate_memory
 from .memory.advice import what_would_fit
+from .memory.offload import OffloadPlan, llamacpp_offload
 from .models import Model, catalog, count_params, load_model, model_from_config
 from .models.loader import bundled_model
 
 __all__ = [
     "MemoryEstimate",
+    "OffloadPlan",
     "catalog_summary",
     "count_params",
     "estimate_memory",
     "list_gpus",
+    "llamacpp_offload",
     "load_gpu",
     "load_model",
     "model_from_config",

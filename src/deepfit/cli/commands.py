@@ -46,5 +46,19 @@ def memory(args: argparse.Namespace) -> int:
     data = result.to_dict()
     if not result.fits:
         data["would_fit"] = api.what_would_fit(model, gpu, result)
+    if result.engine == "llamacpp" and result.gpus == 1:
+        options = [False, True] if model.arch.is_moe else [False]
+        data["llamacpp_offload"] = [
+            api.llamacpp_offload(
+                model,
+                gpu,
+                weights=result.weights_format,
+                context=result.context_tokens,
+                batch=result.batch,
+                kv_dtype=result.kv_dtype,
+                experts_on_host=moe,
+            ).to_dict()
+            for moe in options
+        ]
     render.emit(data, args.json, render.memory_view)
     return 0

@@ -215,6 +215,15 @@ def memory_view(data: dict[str, Any]) -> RenderableType:
         facts,
         Text.from_markup(verdict),
     ]
+    for plan in data.get("llamacpp_offload", []):
+        where = " with routed experts in host RAM" if plan["experts_on_host"] else ""
+        parts.append(
+            Text.from_markup(
+                f"  llama.cpp{where}: -ngl {plan['n_gpu_layers']} of {plan['num_layers'] + 1} "
+                f"({plan['gpu_bytes'] / GiB:,.1f} GiB on the GPU, "
+                f"{plan['host_bytes'] / GiB:,.1f} GiB in host RAM)"
+            )
+        )
     for alt in data.get("would_fit", []):
         parts.append(Text.from_markup(f"  [green]→[/] {alt['why']}"))
     for note in data["notes"]:

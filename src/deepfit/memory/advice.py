@@ -16,17 +16,18 @@ SMALLER = {
     "llamacpp": ("gguf-q8_0", "gguf-q6_k", "gguf-q4_k_m"),
     "transformers": ("bnb-int8", "bnb-nf4"),
 }
-DEFAULT_SMALLER = ("fp8", "awq-int4")
+DEFAULT_SMALLER = ("bf16", "fp8", "awq-int4")
 GPUS_PER_NODE = 8
 
 
-def _layouts(model: Model, start: int) -> list[tuple[int, int, int]]:
+def _layouts(model: Model, start: int, engine: str) -> list[tuple[int, int, int]]:
     heads = model.arch.layers[0].attention.num_heads
     out = []
     n = 1
     while n <= 128:
         if n > start:
-            tp = min(n, GPUS_PER_NODE)
+            # llama.cpp splits a model across GPUs by layers
+            tp = 1 if engine == "llamacpp" else min(n, GPUS_PER_NODE)
             while heads % tp:
                 tp //= 2
             out.append((n, tp, n // tp))
@@ -57,7 +58,7 @@ def _again(model: Model, gpu: Gpu, base: MemoryEstimate, **change: Any) -> Memor
 def what_would_fit(model: Model, gpu: Gpu, base: MemoryEstimate) -> list[dict[str, Any]]:
     """Up to three alternatives that fit, each with the change and a sentence."""
     out: list[dict[str, Any]] = []
-    for gpus, tp, pp in _layouts(model, base.gpus):
+    for gpus, tp, pp in _layouts(model, base.gpus, base.engine):
         est = _again(model, gpu, base, gpus=gpus, tp=tp, pp=pp, ep=1)
         if est is not None and est.fits:
             out.append(
@@ -71,9 +72,9 @@ def what_would_fit(model: Model, gpu: Gpu, base: MemoryEstimate) -> list[dict[st
             )
             break
     for fmt in SMALLER.get(base.engine, DEFAULT_SMALLER):
-        if fmt == base.weights_format:
+        est = _again(model, gpu, base, weights=fmt, kv_dtype="auto")
+        if est is None or est.per_gpu.weights >= base.per_gpu.weights:
             continue
-        est = _again(model, gpu, base, weights=fmt)
         if est is not None and est.fits:
             out.append(
                 {

@@ -149,8 +149,11 @@ def _reasons(
     out = []
     for s, total in zip(stages, totals, strict=True):
         where = f" on pipeline stage {s.stage}" if len(stages) > 1 else ""
-        if budget and s.kv_pool <= 0:
-            out.append(f"weights and workspace exceed the engine's memory budget{where}")
+        if s.kv_pool <= 0:
+            limit = "the engine's memory budget" if budget else "the GPU's memory"
+            out.append(
+                f"weights ({s.weights / 2**30:,.1f} GiB) and workspace exceed {limit}{where}"
+            )
         elif s.kv_needed > s.kv_pool:
             out.append(
                 f"{batch} x {ctx:,} tokens need more KV cache than the "

@@ -40,7 +40,7 @@ class StageMemory:
     activations: int
     non_torch: int
     cudagraph: int
-    kv_pool: int  # what the engine allocates for KV (budget engines) or needs (exact ones)
+    kv_pool: int  # KV the engine allocates (budget engines) or has room for (exact ones)
     kv_needed: int  # what the workload needs on this GPU
     kv_bytes_per_token: float  # this GPU's share, all its layers at full rate
     budget: int  # bytes the engine allows itself on this GPU
@@ -101,9 +101,9 @@ def _stage(
         budget = gpu_bytes
         free = gpu_bytes - weights - ov.activations - ov.non_torch - ov.cudagraph
         pool = int(max(free, 0) * (fraction or 0.9))
-    else:
+    else:  # the engine allocates what the workload needs; the room left bounds it
         budget = gpu_bytes
-        pool = needed
+        pool = gpu_bytes - weights - ov.activations - ov.non_torch - ov.cudagraph
     return StageMemory(
         stage,
         layers,

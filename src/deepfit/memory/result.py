@@ -62,6 +62,12 @@ class MemoryEstimate:
     reasons: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
+    @property
+    def context_supported(self) -> bool:
+        """Whether the model was trained for ``context_tokens`` positions (``fits`` is about
+        memory only; engines refuse a longer max_model_len without rope scaling)."""
+        return self.model_max_context is None or self.context_tokens <= self.model_max_context
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": {
@@ -86,6 +92,7 @@ class MemoryEstimate:
             "max_concurrency": self.max_concurrency,
             "kv_capacity_tokens": self.kv_capacity_tokens,
             "model_max_context_tokens": self.model_max_context,
+            "context_supported": self.context_supported,
             "stages": [
                 {
                     "stage": s.stage,
