@@ -42,6 +42,7 @@ def memory(args: argparse.Namespace) -> int:
         batch=args.batch,
         engine=args.engine,
         memory_fraction=args.gpu_memory_utilization,
+        dp_attention=args.dp_attention,
     )
     data = result.to_dict()
     if not result.fits:

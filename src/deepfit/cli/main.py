@@ -141,6 +141,12 @@ def _add_deployment(p: argparse.ArgumentParser) -> None:
         help="vllm, sglang, trtllm, llamacpp, transformers (default vllm)",
     )
     p.add_argument(
+        "--dp-attention",
+        action="store_true",
+        help="data-parallel attention across the tensor-parallel ranks (SGLang "
+        "--enable-dp-attention): whole attention weights and own KV cache per GPU",
+    )
+    p.add_argument(
         "--gpu-memory-utilization",
         type=_fraction,
         default=None,

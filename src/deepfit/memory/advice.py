@@ -47,6 +47,7 @@ def _again(model: Model, gpu: Gpu, base: MemoryEstimate, **change: Any) -> Memor
         batch=base.batch,
         engine=base.engine,
         memory_fraction=base.memory_fraction,
+        dp_attention=base.dp_attention,
     )
     kwargs.update(change)
     try:

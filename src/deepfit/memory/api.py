@@ -71,6 +71,7 @@ def estimate_memory(
     batch: int = 1,
     engine: str = "vllm",
     memory_fraction: float | None = None,
+    dp_attention: bool = False,
 ) -> MemoryEstimate:
     """Per-GPU inference memory of ``model`` on ``gpus`` x ``gpu`` with ``engine``.
 
@@ -79,7 +80,7 @@ def estimate_memory(
     arch = model.arch
     tp = tp if tp is not None else max(1, gpus // pp)
     gpus = max(gpus, tp * pp)
-    layout: Layout = make_layout(arch, gpus, tp, pp, ep)
+    layout: Layout = make_layout(arch, gpus, tp, pp, ep, dp_attention)
     fmt = resolve_format(model, weights)
     kvd = _kv_dtype(fmt, kv_dtype)
     profile = load_engine(engine)
@@ -94,14 +95,16 @@ def estimate_memory(
     totals = [_total(s, gpu_bytes, budget_engine) for s in stages]
     binding = min(range(len(stages)), key=lambda i: (stages[i].capacity_tokens, -totals[i]))
     b = stages[binding]
-    kv = KvSpec(dtype=kvd, mla_latent=profile.mla_latent, tp=layout.tp)
+    kv = KvSpec(
+        dtype=kvd, mla_latent=profile.mla_latent, tp=1 if layout.attention_dp else layout.tp
+    )
     cap = arch.max_position_embeddings or (1 << 24)
     longest = min(_longest(model, kv, s, profile.block_tokens, 1 << 30) for s in stages)
     per_seq = max(
         bytes_for_sequence(arch, kv, ctx, s.layers, profile.block_tokens) / max(s.kv_pool, 1)
         for s in stages
     )
-    concurrency = int(1 / per_seq) * layout.dp if per_seq > 0 else 0
+    concurrency = int(1 / per_seq) * layout.dp * layout.kv_ranks if per_seq > 0 else 0
     reasons = _reasons(stages, totals, gpu_bytes, budget_engine, ctx, batch)
     fits = not reasons
     notes = _notes(model, gpu, fmt, ctx, cap, longest)
@@ -116,6 +119,7 @@ def estimate_memory(
         pp=layout.pp,
         ep=layout.ep,
         dp=layout.dp,
+        dp_attention=layout.attention_dp,
         weights_format=fmt.name,
         kv_dtype=kvd.value,
         context_tokens=ctx,

@@ -86,7 +86,7 @@ def _stage(
         profile, arch, fmt, layout, layers, last, work.context_tokens, work.batch
     )
     per_token = bytes_per_token(arch, kv, layers)
-    seqs = -(-work.batch // layout.dp)
+    seqs = -(-work.batch // (layout.dp * layout.kv_ranks))
     needed = int(
         seqs * bytes_for_sequence(arch, kv, work.context_tokens, layers, profile.block_tokens)
     )
@@ -137,7 +137,9 @@ def stage_memories(
     if work.context_tokens < 1 or work.batch < 1:
         raise BadInputError("context and batch must be at least 1", "e.g. --context 4096")
     frac = fraction if fraction is not None else profile.memory_fraction(layout.tp)
-    kv = KvSpec(dtype=kv_dtype, mla_latent=profile.mla_latent, tp=layout.tp)
+    kv = KvSpec(
+        dtype=kv_dtype, mla_latent=profile.mla_latent, tp=1 if layout.attention_dp else layout.tp
+    )
     gpu_bytes = visible_memory_bytes(gpu)
     return [
         _stage(model, gpu_bytes, fmt, kv, layout, profile, work, frac, s, layers)

@@ -15,6 +15,19 @@ from ..errors import BadInputError
 from ..models.architecture import Architecture
 from ..models.tensors import Role, Split, Tensor
 
+ATTENTION_ROLES = frozenset(
+    {
+        Role.ATTN_Q,
+        Role.ATTN_K,
+        Role.ATTN_V,
+        Role.ATTN_O,
+        Role.MLA_Q_A,
+        Role.MLA_Q_B,
+        Role.MLA_KV_A,
+        Role.MLA_KV_B,
+    }
+)
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -24,13 +37,24 @@ class Layout:
     pp: int = 1
     ep: int = 1
     dp: int = 1
+    #: Data-parallel attention (SGLang --enable-dp-attention, TensorRT-LLM ADP): each of the
+    #: ``tp`` ranks runs attention for its own sequences with whole attention weights and its
+    #: own KV cache, while MLPs and experts stay split across the ranks.
+    attention_dp: bool = False
+
+    @property
+    def kv_ranks(self) -> int:
+        """Ranks that hold separate sequences' KV within one replica."""
+        return self.tp if self.attention_dp else 1
 
     @property
     def gpus(self) -> int:
         return self.tp * self.pp * self.dp
 
 
-def make_layout(arch: Architecture, gpus: int, tp: int, pp: int, ep: int) -> Layout:
+def make_layout(
+    arch: Architecture, gpus: int, tp: int, pp: int, ep: int, attention_dp: bool = False
+) -> Layout:
     """Check the degrees against the model and the GPU count; raise with the nearest fix."""
     for name, value in (("gpus", gpus), ("tp", tp), ("pp", pp), ("ep", ep)):
         if value < 1 or value > 65536:
@@ -61,7 +85,7 @@ def make_layout(arch: Architecture, gpus: int, tp: int, pp: int, ep: int) -> Lay
                 f"ep={ep} must divide the {experts} experts and be at most the {gpus} GPUs",
                 "use an expert-parallel size that divides the expert count",
             )
-    return Layout(tp=tp, pp=pp, ep=ep, dp=gpus // (tp * pp))
+    return Layout(tp=tp, pp=pp, ep=ep, dp=gpus // (tp * pp), attention_dp=attention_dp)
 
 
 def stage_layers(num_layers: int, pp: int) -> list[range]:
@@ -81,7 +105,7 @@ def shard(t: Tensor, layout: Layout) -> int:
     """Into how many pieces ``t`` is cut across the ranks that hold it."""
     if t.experts > 1:
         return layout.ep if layout.ep > 1 else layout.tp
-    if t.split is Split.NONE:
+    if t.split is Split.NONE or (layout.attention_dp and t.role in ATTENTION_ROLES):
         return 1
     return layout.tp
 

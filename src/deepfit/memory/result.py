@@ -44,6 +44,7 @@ class MemoryEstimate:
     pp: int
     ep: int
     dp: int
+    dp_attention: bool
     weights_format: str
     kv_dtype: str
     context_tokens: int
@@ -78,7 +79,13 @@ class MemoryEstimate:
             "engine": self.engine,
             "gpu": self.gpu,
             "gpus": self.gpus,
-            "parallel": {"tp": self.tp, "pp": self.pp, "ep": self.ep, "dp": self.dp},
+            "parallel": {
+                "tp": self.tp,
+                "pp": self.pp,
+                "ep": self.ep,
+                "dp": self.dp,
+                "dp_attention": self.dp_attention,
+            },
             "weights": self.weights_format,
             "kv_dtype": self.kv_dtype,
             "context_tokens": self.context_tokens,
