@@ -7,6 +7,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 CONFIG_DIR = Path(str(resources.files("deepfit.models").joinpath("data", "configs")))
 
 
@@ -21,3 +23,12 @@ def load_json(path: Path) -> dict[str, Any]:
 
 def hf_id(path: Path) -> str:
     return path.stem.replace("--", "/", 1)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests never read or write the user's cache (e.g. a measured CPU profile)."""
+    monkeypatch.setenv("DEEPFIT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.delenv("DEEPFIT_MEASURE_CPU", raising=False)

@@ -10,18 +10,23 @@ from .memory.advice import what_would_fit
 from .memory.offload import OffloadPlan, llamacpp_offload
 from .models import Model, catalog, count_params, load_model, model_from_config
 from .models.loader import bundled_model
+from .perf import PerfEstimate, estimate_perf
+from .perf.matrix import precision_matrix
 
 __all__ = [
     "MemoryEstimate",
     "OffloadPlan",
+    "PerfEstimate",
     "catalog_summary",
     "count_params",
     "estimate_memory",
+    "estimate_perf",
     "list_gpus",
     "llamacpp_offload",
     "load_gpu",
     "load_model",
     "model_from_config",
+    "precision_matrix",
     "what_would_fit",
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from .. import api
 from . import render
@@ -62,4 +63,31 @@ def memory(args: argparse.Namespace) -> int:
             for moe in options
         ]
     render.emit(data, args.json, render.memory_view)
+    return 0
+
+
+def perf(args: argparse.Namespace) -> int:
+    model = api.load_model(args.model, hub=args.hub)
+    gpu = api.load_gpu(args.gpu)
+    common: dict[str, Any] = dict(
+        input_len=args.input_len,
+        output_len=args.output_len,
+        concurrency=args.concurrency,
+        gpus=args.gpus,
+        tp=args.tp,
+        pp=args.pp,
+        ep=args.ep,
+        kv_dtype=args.kv_dtype,
+        engine=args.engine,
+        dp_attention=args.dp_attention,
+        prefix_hit_rate=args.prefix_hit_rate,
+        spec_tokens=args.spec_tokens,
+        spec_acceptance=args.spec_acceptance,
+    )
+    if args.matrix:
+        rows = api.precision_matrix(model, gpu, **common)
+        render.emit({"matrix": rows}, args.json, render.matrix_table)
+        return 0
+    result = api.estimate_perf(model, gpu, weights=args.weights, **common)
+    render.emit(result.to_dict(ops=args.ops), args.json, render.perf_view)
     return 0

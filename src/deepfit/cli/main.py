@@ -79,7 +79,75 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_json(p)
     p.set_defaults(func=commands.memory)
+
+    p = sub.add_parser("perf", help="how fast? TTFT, time per output token, tokens/s")
+    _add_model(p)
+    _add_deployment(p)
+    p.add_argument(
+        "--input-len",
+        type=_positive_int,
+        required=True,
+        metavar="N",
+        help="prompt tokens per request",
+    )
+    p.add_argument(
+        "--output-len",
+        type=_positive_int,
+        required=True,
+        metavar="N",
+        help="generated tokens per request",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=_concurrency,
+        default=1,
+        metavar="N|max",
+        help="sequences served at once; max = as many as the KV pool holds",
+    )
+    p.add_argument(
+        "--prefix-hit-rate",
+        type=_unit_interval,
+        default=0.0,
+        metavar="F",
+        help="share of prompt tokens served from the prefix cache (0..1)",
+    )
+    p.add_argument(
+        "--spec-tokens",
+        type=int,
+        default=0,
+        metavar="K",
+        help="speculative decoding: draft tokens per step",
+    )
+    p.add_argument(
+        "--spec-acceptance",
+        type=_unit_interval,
+        default=0.7,
+        metavar="A",
+        help="speculative decoding: acceptance rate per draft token (default 0.7)",
+    )
+    p.add_argument("--ops", action="store_true", help="include the per-operator breakdown")
+    p.add_argument(
+        "--matrix",
+        action="store_true",
+        help="the precision matrix: every weight format the GPU runs, side by side",
+    )
+    _add_json(p)
+    p.set_defaults(func=commands.perf)
     return parser
+
+
+def _concurrency(text: str) -> int | str:
+    return "max" if text.strip().lower() == "max" else _positive_int(text)
+
+
+def _unit_interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not in [0, 1)")
+    return value
 
 
 def _positive_int(text: str) -> int:

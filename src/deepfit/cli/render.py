@@ -235,3 +235,84 @@ def _bar_text(data: dict[str, Any]) -> RenderableType:
     from rich.text import Text
 
     return Text.from_markup(_bar(data))
+
+
+def perf_view(data: dict[str, Any]) -> RenderableType:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    par = data["parallel"]
+    head = (
+        f"[bold]{data['model']}[/] on {data['gpus']} x {data['gpu']} ({data['engine']}, "
+        f"tp={par['tp']} pp={par['pp']} ep={par['ep']} dp={par['dp']}), weights "
+        f"{data['weights']}; {data['input_len']:,} in / {data['output_len']:,} out, "
+        f"{data['concurrency']:,} at once"
+    )
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column(justify="right")
+    facts.add_row("time to first token", f"{data['ttft_s'] * 1000:,.1f} ms")
+    facts.add_row("time per output token", f"{data['tpot_s'] * 1000:,.2f} ms")
+    facts.add_row("per user", f"{data['output_tokens_per_s_per_user']:,.1f} tokens/s")
+    facts.add_row("output throughput", f"{data['output_tokens_per_s']:,.0f} tokens/s")
+    facts.add_row("total throughput", f"{data['total_tokens_per_s']:,.0f} tokens/s")
+    facts.add_row("bound by", data["bound"])
+    facts.add_row("provenance", data["source"])
+    parts: list[RenderableType] = [Text.from_markup(head), facts]
+    if "ops" in data:
+        step = data["ops"]["decode_step"]
+        table = Table(
+            title=f"Decode step: {step['seconds'] * 1000:.3f} ms "
+            f"(communication {step['communication_s'] * 1000:.3f} ms, fixed "
+            f"{step['overhead_s'] * 1000:.3f} ms)",
+            title_justify="left",
+        )
+        for col in ("op", "GFLOP", "MB read", "compute ms", "memory ms", "bound"):
+            table.add_column(col, justify="left" if col in ("op", "bound") else "right")
+        for op in step["ops"]:
+            moved = op["weight_bytes"] + op["kv_bytes"] + op["act_bytes"]
+            table.add_row(
+                op["name"],
+                f"{op['flops'] / 1e9:,.2f}",
+                f"{moved / 1e6:,.1f}",
+                f"{op['compute_s'] * 1000:.3f}",
+                f"{op['memory_s'] * 1000:.3f}",
+                op["bound"],
+            )
+        parts.append(table)
+    for note in data["notes"]:
+        parts.append(Text(f"note: {note}", style="dim"))
+    return Group(*parts)
+
+
+def matrix_table(data: dict[str, Any]) -> RenderableType:
+    from rich.table import Table
+
+    table = Table(title="Precision matrix (quality: only cited measurements)", title_justify="left")
+    for col in (
+        "weights",
+        "GiB/GPU",
+        "fits",
+        "TTFT ms",
+        "TPOT ms",
+        "tokens/s",
+        "vs bf16",
+        "quality",
+    ):
+        table.add_column(col, justify="left" if col in ("weights", "fits", "quality") else "right")
+    for r in data["matrix"]:
+        if "error" in r:
+            table.add_row(r["weights"], "", "", "", "", "", "", f"[dim]{r['error']}")
+            continue
+        table.add_row(
+            r["weights"] + ("" if r["native"] else " [dim](upcast)[/]"),
+            f"{r['weights_bytes'] / GiB:,.1f}",
+            "yes" if r["fits"] else "[red]no",
+            f"{r['ttft_s'] * 1000:,.1f}",
+            f"{r['tpot_s'] * 1000:,.2f}",
+            f"{r['output_tokens_per_s']:,.0f}",
+            f"{r.get('speedup_vs_bf16', 0):.2f}x",
+            r["quality"],
+        )
+    return table

@@ -66,10 +66,11 @@ def make_layout(
         )
     heads = arch.layers[0].attention.num_heads
     if heads % tp:
-        valid = [d for d in range(1, heads + 1) if heads % d == 0 and d <= max(tp, 1) * 2]
+        below = max(d for d in range(1, tp + 1) if heads % d == 0)
+        above = next((d for d in range(tp + 1, heads + 1) if heads % d == 0), heads)
         raise BadInputError(
             f"tp={tp} does not divide the model's {heads} attention heads",
-            f"use a tensor-parallel size that divides {heads}, e.g. {valid[-1] if valid else 1}",
+            f"use a tensor-parallel size that divides {heads}: the nearest are {below} and {above}",
         )
     if pp > arch.num_layers:
         raise BadInputError(

@@ -1,0 +1,79 @@
+"""Communication per step: tensor-parallel all-reduce, expert-parallel all-to-all,
+pipeline sends, over NVLink / PCIe / InfiniBand bandwidths from the catalogue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..hardware import Gpu, list_networks
+from ..memory.layout import Layout
+from ..models.architecture import Architecture
+
+GPUS_PER_NODE = 8
+
+
+@lru_cache(maxsize=1)
+def _network_bandwidths() -> dict[str, float]:
+    """Per-GPU one-way bandwidths (bytes/s) of the catalogue's links by name."""
+    return {
+        n.name: n.per_gpu_unidir_bytes_per_s
+        for n in list_networks()
+        if n.per_gpu_unidir_bytes_per_s
+    }
+
+
+def intra_node_bandwidth(gpu: Gpu) -> float:
+    """One-way GPU-to-GPU bandwidth inside a node: NVLink/xGMI when the GPU has it, else
+    PCIe (Gen4 x16 from the network catalogue when the GPU row does not say)."""
+    if gpu.interconnect_bidir_bytes_per_s:
+        return gpu.interconnect_bidir_bytes_per_s / 2
+    nets = _network_bandwidths()
+    gen5 = "Gen5" in gpu.interconnect
+    return nets["PCIe Gen5 x16" if gen5 else "PCIe Gen4 x16"]
+
+
+def inter_node_bandwidth() -> float:
+    """One-way per-GPU bandwidth between nodes: InfiniBand NDR, one 400 Gb/s HCA per GPU."""
+    return _network_bandwidths()["InfiniBand NDR 400 Gb/s (1 HCA per GPU)"]
+
+
+@dataclass(frozen=True)
+class CommCost:
+    seconds: float
+    bytes: float
+    collectives: int  # count of latency-bound collective calls
+
+
+def step_comm(
+    arch: Architecture, gpu: Gpu, layout: Layout, layers: range, tokens: int, act_bytes: int = 2
+) -> CommCost:
+    """Bytes and bandwidth time of one step's communication on one GPU (latency apart)."""
+    h = arch.hidden_size
+    seconds = nbytes = 0.0
+    calls = 0
+    tp_bw = intra_node_bandwidth(gpu) if layout.tp <= GPUS_PER_NODE else inter_node_bandwidth()
+    if layout.tp > 1:
+        # two all-reduces per layer (after attention and after the MLP); ring: 2(n-1)/n
+        size = tokens * h * act_bytes
+        per = 2 * (layout.tp - 1) / layout.tp * size
+        seconds += 2 * len(layers) * per / tp_bw
+        nbytes += 2 * len(layers) * per
+        calls += 2 * len(layers)
+    if layout.ep > 1:
+        moes = [m for m in (arch.layers[i].moe for i in layers) if m is not None]
+        moe_layers = moes
+        k = max((m.experts_per_token for m in moes), default=0)
+        per = 2 * tokens * k * h * act_bytes * (layout.ep - 1) / layout.ep  # dispatch + combine
+        ep_bw = intra_node_bandwidth(gpu) if layout.ep <= GPUS_PER_NODE else inter_node_bandwidth()
+        seconds += len(moe_layers) * per / ep_bw
+        nbytes += len(moe_layers) * per
+        calls += 2 * len(moe_layers)
+    if layout.pp > 1:
+        across_nodes = layout.tp * layout.pp > GPUS_PER_NODE
+        bw = inter_node_bandwidth() if across_nodes else intra_node_bandwidth(gpu)
+        boundary = tokens * h * act_bytes / max(layout.tp, 1)
+        seconds += boundary / bw
+        nbytes += boundary
+        calls += 1
+    return CommCost(seconds, nbytes, calls)

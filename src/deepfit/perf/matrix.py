@@ -1,0 +1,62 @@
+"""The precision matrix: for a model and GPU, every weight format the GPU runs, with
+memory, TTFT, TPOT and throughput relative to BF16. Quality effects are not stated here:
+they are shown only with a cited published measurement (otherwise "not measured")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import BadInputError
+from ..hardware import Gpu
+from ..memory import estimate_memory
+from ..models.loader import Model
+from .api import estimate_perf
+
+FORMATS = ("fp32", "bf16", "fp16", "fp8", "int8", "awq-int4", "gptq-int4", "nvfp4", "mxfp4")
+
+
+def precision_matrix(model: Model, gpu: Gpu, **kwargs: Any) -> list[dict[str, Any]]:
+    """One row per format: memory per GPU, fit, speed and the ratio to bf16's throughput."""
+    rows: list[dict[str, Any]] = []
+    for fmt in FORMATS:
+        try:
+            perf = estimate_perf(model, gpu, weights=fmt, **kwargs)
+            mem = estimate_memory(
+                model,
+                gpu,
+                gpus=perf.gpus,
+                tp=perf.tp,
+                pp=perf.pp,
+                ep=perf.ep,
+                weights=fmt,
+                context=kwargs["input_len"] + kwargs["output_len"],
+                engine=perf.engine,
+            )
+        except BadInputError as err:
+            rows.append({"weights": fmt, "error": err.message})
+            continue
+        rows.append(
+            {
+                "weights": fmt,
+                "native": gpu.supports(_dtype(mem.weights_format)),
+                "weights_bytes": mem.per_gpu.weights,
+                "fits": mem.fits,
+                "max_concurrency": mem.max_concurrency,
+                "ttft_s": perf.ttft_s,
+                "tpot_s": perf.tpot_s,
+                "output_tokens_per_s": perf.output_tokens_per_s,
+                "quality": "not measured",
+                "source": perf.source,
+            }
+        )
+    base = next((r for r in rows if r.get("weights") == "bf16" and "error" not in r), None)
+    for r in rows:
+        if base and "error" not in r and base["output_tokens_per_s"]:
+            r["speedup_vs_bf16"] = r["output_tokens_per_s"] / base["output_tokens_per_s"]
+    return rows
+
+
+def _dtype(fmt: str) -> str:
+    from ..memory.formats import load_format
+
+    return load_format(fmt).compute_dtype

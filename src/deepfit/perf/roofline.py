@@ -1,0 +1,74 @@
+"""The roofline: each operator takes the longer of its compute time and its memory time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import DeepfitError
+from ..hardware import Gpu
+from ..memory.formats import WeightFormat
+from .comm import CommCost
+from .efficiency import Efficiency
+from .ops import OpCost
+
+
+def matmul_dtype(gpu: Gpu, wanted: str) -> str:
+    """The dtype the GPU really multiplies in: the format's own when the hardware has it,
+    else 16-bit (weight-only kernels upcast, e.g. FP8 or INT4 weights on an A100)."""
+    for dtype in (wanted, "bf16", "fp16", "fp32"):
+        try:
+            gpu.peak_flops(dtype)
+            return dtype
+        except DeepfitError:
+            continue
+    return wanted
+
+
+@dataclass(frozen=True)
+class OpTime:
+    op: OpCost
+    compute_s: float
+    memory_s: float
+
+    @property
+    def seconds(self) -> float:
+        return max(self.compute_s, self.memory_s)
+
+    @property
+    def bound(self) -> str:
+        return "compute" if self.compute_s > self.memory_s else "memory"
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """One forward step on one GPU, in seconds."""
+
+    ops: tuple[OpTime, ...]
+    comm_s: float
+    overhead_s: float
+
+    @property
+    def seconds(self) -> float:
+        return sum(o.seconds for o in self.ops) + self.comm_s + self.overhead_s
+
+    @property
+    def bound(self) -> str:
+        shares = {"memory": 0.0, "compute": 0.0, "communication": self.comm_s}
+        for o in self.ops:
+            shares[o.bound] += o.seconds
+        return max(shares, key=lambda k: shares[k])
+
+
+def step_time(
+    ops: list[OpCost], comm: CommCost, gpu: Gpu, fmt: WeightFormat, eff: Efficiency
+) -> StepTime:
+    weights_dtype = matmul_dtype(gpu, fmt.compute_dtype)
+    attention_dtype = matmul_dtype(gpu, "bf16")
+    bandwidth = gpu.require_mem_bandwidth_bytes_per_s() * eff.bandwidth
+    timed = []
+    for op in ops:
+        dtype = weights_dtype if op.compute == "weights" else attention_dtype
+        peak = gpu.peak_flops(dtype) * eff.compute
+        timed.append(OpTime(op, op.flops / peak, op.bytes / bandwidth))
+    comm_s = comm.seconds + comm.collectives * eff.collective_latency_s
+    return StepTime(tuple(timed), comm_s, eff.step_overhead_s)

@@ -1,0 +1,94 @@
+"""Serving at steady state with continuous batching.
+
+With ``N`` sequences running, every step emits one token per sequence and, with chunked
+prefill, also processes the prompts of the sequences that replace finished ones: ``N * I / O``
+prompt tokens per step on average (``I`` input, ``O`` output tokens per request). The time
+of that mixed step is the time per output token; ``N`` / TPOT is the output throughput.
+TTFT is the prefill of one prompt plus one mixed step (no queueing). With pipeline
+parallelism the batch runs as ``pp`` micro-batches that keep every stage busy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..hardware import Gpu
+from ..memory.formats import WeightFormat
+from ..memory.kv import KvSpec
+from ..memory.layout import Layout, stage_layers
+from ..models.architecture import Architecture
+from .comm import step_comm
+from .efficiency import Efficiency
+from .ops import StepShape, step_ops
+from .roofline import StepTime, step_time
+
+
+@dataclass(frozen=True)
+class Workload:
+    input_tokens: int
+    output_tokens: int
+    concurrency: int
+    prefix_hit_rate: float = 0.0  # share of prompt tokens served from the prefix cache
+
+
+def _pipeline_step(
+    arch: Architecture,
+    gpu: Gpu,
+    fmt: WeightFormat,
+    kv: KvSpec,
+    layout: Layout,
+    eff: Efficiency,
+    shape: StepShape,
+) -> StepTime:
+    """The slowest stage's step (what sets the pipeline's pace) for ``shape`` tokens."""
+    slowest: StepTime | None = None
+    for stage, layers in enumerate(stage_layers(arch.num_layers, layout.pp)):
+        ops = step_ops(arch, fmt, kv, layout, stage, layers, shape)
+        comm = step_comm(arch, gpu, layout, layers, shape.tokens)
+        t = step_time(ops, comm, gpu, fmt, eff)
+        if slowest is None or t.seconds > slowest.seconds:
+            slowest = t
+    assert slowest is not None
+    return slowest
+
+
+def decode_step(
+    arch: Architecture,
+    gpu: Gpu,
+    fmt: WeightFormat,
+    kv: KvSpec,
+    layout: Layout,
+    eff: Efficiency,
+    work: Workload,
+) -> tuple[StepTime, float]:
+    """(slowest stage's step, time per output token) at steady state for one replica."""
+    per_replica = max(1, -(-work.concurrency // layout.dp))
+    micro = max(1, -(-per_replica // layout.pp))
+    prompt = work.input_tokens * (1.0 - work.prefix_hit_rate)
+    mixed = per_replica > 1
+    shape = StepShape(
+        decode_tokens=micro,
+        decode_context=work.input_tokens + work.output_tokens / 2,
+        prefill_tokens=round(micro * prompt / work.output_tokens) if mixed else 0,
+        prefill_context=work.input_tokens / 2,
+    )
+    step = _pipeline_step(arch, gpu, fmt, kv, layout, eff, shape)
+    return step, step.seconds * layout.pp
+
+
+def prefill_time(
+    arch: Architecture,
+    gpu: Gpu,
+    fmt: WeightFormat,
+    kv: KvSpec,
+    layout: Layout,
+    eff: Efficiency,
+    work: Workload,
+) -> tuple[StepTime, float]:
+    """Prefill of one prompt, in chunks of the engine's batched-token budget."""
+    prompt = max(1, round(work.input_tokens * (1.0 - work.prefix_hit_rate)))
+    chunk = min(prompt, eff.max_batched_tokens)
+    chunks = -(-prompt // chunk)
+    shape = StepShape(prefill_tokens=chunk, prefill_context=work.input_tokens / 2)
+    step = _pipeline_step(arch, gpu, fmt, kv, layout, eff, shape)
+    return step, chunks * step.seconds * layout.pp
