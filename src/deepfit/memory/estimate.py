@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from ..errors import BadInputError
 from ..hardware import Gpu
 from ..models.loader import Model
-from ..models.tensors import tensors
 from . import engines as eng
 from .device import visible_memory_bytes
-from .formats import WeightFormat, tensor_bytes
+from .formats import WeightFormat
 from .kv import KvDtype, KvSpec, bytes_for_sequence, bytes_per_token
-from .layout import Layout, on_stage, shard, stage_layers
+from .layout import Layout, stage_layers
 from .overheads import Overheads, overheads
+from .plan import stage_plan
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,8 @@ class StageMemory:
 def stage_weights(
     model: Model, fmt: WeightFormat, layout: Layout, stage: int, layers: range
 ) -> int:
-    arch = model.arch
-    total = 0.0
-    for t in tensors(arch):
-        if on_stage(t, stage, layers, layout, arch.tie_word_embeddings):
-            total += tensor_bytes(t, fmt, arch.num_layers, arch=arch) / shard(t, layout)
-    return int(total)
+    """Bytes of weights one GPU of ``stage`` holds."""
+    return int(stage_plan(model.arch, fmt, layout, stage, layers).weights_bytes)
 
 
 def _stage(

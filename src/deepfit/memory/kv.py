@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from .._cache import by_identity
 from ..errors import BadInputError
 from ..models.architecture import Architecture, Attention
 
@@ -100,6 +101,20 @@ def bytes_per_token(arch: Architecture, spec: KvSpec, layers: range | None = Non
     return sum(spec.layer_bytes_per_token(layer.attention) for layer in chosen)
 
 
+@by_identity
+def kv_groups(
+    arch: Architecture, spec: KvSpec, layers: range | None = None
+) -> tuple[tuple[int | None, float], ...]:
+    """Per-token KV bytes summed by sliding window (None = full attention) over ``layers``."""
+    groups: dict[int | None, float] = {}
+    for i in range(arch.num_layers) if layers is None else layers:
+        att = arch.layers[i].attention
+        groups[att.sliding_window] = groups.get(att.sliding_window, 0.0) + (
+            spec.layer_bytes_per_token(att)
+        )
+    return tuple(groups.items())
+
+
 def bytes_for_sequence(
     arch: Architecture,
     spec: KvSpec,
@@ -109,11 +124,8 @@ def bytes_for_sequence(
 ) -> float:
     """KV bytes one rank stores for one sequence of ``tokens``; sliding-window layers keep at
     most their window. ``block_tokens`` rounds up to the engine's block (vLLM: 16)."""
-    indices = range(arch.num_layers) if layers is None else layers
     total = 0.0
-    for i in indices:
-        att = arch.layers[i].attention
-        kept = tokens if att.sliding_window is None else min(tokens, att.sliding_window)
-        kept = -(-kept // block_tokens) * block_tokens
-        total += kept * spec.layer_bytes_per_token(att)
+    for window, per_token in kv_groups(arch, spec, layers):
+        kept = tokens if window is None else min(tokens, window)
+        total += -(-kept // block_tokens) * block_tokens * per_token
     return total

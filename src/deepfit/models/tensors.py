@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
+from .._cache import by_identity
 from .architecture import Architecture, Attention, Layer, Mlp, NormKind
 
 
@@ -127,7 +128,8 @@ def _layer(layer: Layer, h: int, i: int, norm_size: int) -> Iterator[Tensor]:
     yield Tensor(Role.NORM, i, layer.norms * norm_size, 1, Split.NONE)
 
 
-def tensors(arch: Architecture, *, include_mtp: bool = False) -> list[Tensor]:
+@by_identity
+def tensors(arch: Architecture, *, include_mtp: bool = False) -> tuple[Tensor, ...]:
     """All weight tensors, main model first; MTP modules only with ``include_mtp``."""
     h = arch.hidden_size
     norm_size = h * (2 if arch.norm is NormKind.LAYER else 1)
@@ -144,7 +146,7 @@ def tensors(arch: Architecture, *, include_mtp: bool = False) -> list[Tensor]:
                 out.append(_as_mtp(t))
             out.append(Tensor(Role.MTP_PROJ, i, h, 2 * h, Split.NONE, mtp=True))
             out.append(Tensor(Role.NORM, i, 3 * norm_size, 1, Split.NONE, mtp=True))
-    return out
+    return tuple(out)
 
 
 def _as_mtp(t: Tensor) -> Tensor:

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..memory.formats import WeightFormat, tensor_bytes
+from .._cache import by_identity
+from ..memory.formats import WeightFormat
 from ..memory.kv import KvSpec
-from ..memory.layout import Layout, on_stage, shard
+from ..memory.layout import Layout
+from ..memory.plan import stage_plan
 from ..models.architecture import Architecture, Attention
-from ..models.tensors import Role, tensors
 
 
 @dataclass(frozen=True)
@@ -52,18 +53,6 @@ class OpCost:
     @property
     def bytes(self) -> float:
         return self.weight_bytes + self.kv_bytes + self.act_bytes
-
-
-_ATTN_PROJ = {
-    Role.ATTN_Q,
-    Role.ATTN_K,
-    Role.ATTN_V,
-    Role.ATTN_O,
-    Role.MLA_Q_A,
-    Role.MLA_Q_B,
-    Role.MLA_KV_A,
-    Role.MLA_KV_B,
-}
 
 
 def touched_experts(num_experts: int, k: int, tokens: int) -> float:
@@ -107,43 +96,27 @@ def step_ops(
     act_bytes_per_elem: int = 2,
 ) -> list[OpCost]:
     """Operator costs of one step on one GPU of pipeline stage ``stage``."""
+    plan = stage_plan(arch, fmt, layout, stage, layers)
     t_all = shape.tokens
-    sums: dict[str, list[float]] = {}
-
-    def add(name: str, flops: float, weight: float) -> None:
-        cur = sums.setdefault(name, [0.0, 0.0])
-        cur[0] += flops
-        cur[1] += weight
-
-    last = stage == layout.pp - 1
-    for t in tensors(arch):
-        if not on_stage(t, stage, layers, layout, arch.tie_word_embeddings) or not t.is_matrix:
-            continue
-        size = tensor_bytes(t, fmt, arch.num_layers, arch=arch) / shard(t, layout)
-        params = t.numel / shard(t, layout)
-        if t.role is Role.EMBED:
-            add("embedding", 0.0, t_all * t.cols * act_bytes_per_elem)
-            if arch.tie_word_embeddings and last:
-                add("lm_head", 2 * shape.decode_tokens * params, size)
-        elif t.role is Role.HEAD:
-            add("lm_head", 2 * max(shape.decode_tokens, 1) * params, size)
-        elif t.experts > 1:
-            moe = arch.layers[t.layer or 0].moe
-            k = moe.experts_per_token if moe else 1
-            hit = touched_experts(t.experts, k, t_all) / t.experts
-            add("experts", 2 * t_all * params * k / t.experts, size * hit)
-        elif t.role is Role.ROUTER:
-            add("router", 2 * t_all * params, size)
-        elif t.role in _ATTN_PROJ:
-            # data-parallel attention: each rank projects only its own sequences' tokens
-            add("attn_proj", 2 * t_all * params / (layout.kv_ranks), size)
-        else:
-            add("mlp", 2 * t_all * params, size)
-    ops = [OpCost(name, f, w) for name, (f, w) in sums.items()]
-    for i in layers:
-        att = arch.layers[i].attention
+    ops: list[OpCost] = []
+    if plan.embed_width:
+        ops.append(OpCost("embedding", 0.0, t_all * plan.embed_width * act_bytes_per_elem))
+    for name, w in plan.ops.items():
+        tokens: float = t_all
+        if name == "lm_head":
+            tokens = max(shape.decode_tokens, 1)  # logits only where a token is sampled
+        elif name == "attn_proj":
+            tokens = t_all / layout.kv_ranks  # DP attention: each rank its own sequences
+        ops.append(OpCost(name, 2 * tokens * w.params, w.bytes))
+    for g in plan.experts:
+        hit = touched_experts(g.experts, g.per_token, t_all) / g.experts
+        ops.append(OpCost("experts", 2 * t_all * g.params * g.per_token / g.experts, g.bytes * hit))
+    for att, count in _attention_kinds(arch, layers):
         # TP splits heads; DP attention keeps all heads for 1/tp of the sequences
-        ops.append(_attention_core(att, kv, shape, att.num_heads / layout.tp))
+        one = _attention_core(att, kv, shape, att.num_heads / layout.tp)
+        ops.append(
+            OpCost(one.name, one.flops * count, 0.0, one.kv_bytes * count, compute=one.compute)
+        )
     # elementwise traffic: norms, residual adds, activations, ~8 passes over the hidden state
     ops.append(
         OpCost(
@@ -154,6 +127,16 @@ def step_ops(
         )
     )
     return _merge(ops)
+
+
+@by_identity
+def _attention_kinds(arch: Architecture, layers: range) -> tuple[tuple[Attention, int], ...]:
+    """Distinct attention blocks of ``layers`` with how many layers share each."""
+    counts: dict[Attention, int] = {}
+    for i in layers:
+        att = arch.layers[i].attention
+        counts[att] = counts.get(att, 0) + 1
+    return tuple(counts.items())
 
 
 def _merge(ops: list[OpCost]) -> list[OpCost]:
