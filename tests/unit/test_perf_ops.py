@@ -151,6 +151,6 @@ def test_speculative_factor() -> None:
 
 
 def test_efficiency_dataclass_is_frozen() -> None:
-    eff = Efficiency("vllm", 0.8, 0.6, 0.0, 0.0, 256, 1024, 8192, False)
+    eff = Efficiency("vllm", 0.8, 0.6, 0.0, 0.0, 1.0, 1.0, 0.0, 256, 1024, 8192, False)
     with pytest.raises(AttributeError):
         eff.bandwidth = 1.0  # type: ignore[misc]

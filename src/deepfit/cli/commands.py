@@ -91,3 +91,18 @@ def perf(args: argparse.Namespace) -> int:
     result = api.estimate_perf(model, gpu, weights=args.weights, **common)
     render.emit(result.to_dict(ops=args.ops), args.json, render.perf_view)
     return 0
+
+
+def validate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..perf.groundtruth import bundled_runs
+    from ..perf.validate import validate as run_validation
+
+    runs = bundled_runs(Path(args.csv) if args.csv else None)
+    report = run_validation(runs)
+    data = report.to_dict()
+    if not args.rows and not args.json:
+        data["rows"] = []
+    render.emit(data, args.json, render.validate_view)
+    return 0

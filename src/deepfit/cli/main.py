@@ -133,6 +133,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_json(p)
     p.set_defaults(func=commands.perf)
+
+    p = sub.add_parser("validate", help="predicted vs published speeds, with the errors")
+    p.add_argument(
+        "--csv",
+        default=None,
+        metavar="PATH",
+        help="a throughput CSV in the bundled ground truth's long format "
+        "(default: the bundled published runs)",
+    )
+    p.add_argument("--rows", action="store_true", help="list every row, not just the summary")
+    _add_json(p)
+    p.set_defaults(func=commands.validate)
     return parser
 
 

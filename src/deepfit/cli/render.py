@@ -316,3 +316,45 @@ def matrix_table(data: dict[str, Any]) -> RenderableType:
             r["quality"],
         )
     return table
+
+
+def validate_view(data: dict[str, Any]) -> RenderableType:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    parts: list[RenderableType] = [
+        Text.from_markup(
+            f"[bold]{data['covered']}[/] published rows recomputed, {data['skipped']} not covered "
+            "(`--json` lists each with its reason). Errors are absolute percentage errors; "
+            "held-in rows calibrated the engines, held-out rows did not."
+        )
+    ]
+    for split in ("held_in", "held_out"):
+        table = Table(title=f"{split.replace('_', '-')} rows, trust A/A-", title_justify="left")
+        for col in ("engine / metric", "rows", "median error", "p90 error"):
+            table.add_column(col, justify="left" if col.startswith("engine") else "right")
+        block = data["summary_trust_a"][split]
+        for name, st in [
+            *block["by_engine"].items(),
+            *((f"[bold]all / {k}", v) for k, v in block["overall"].items()),
+        ]:
+            if not st["rows"]:
+                continue
+            table.add_row(name, str(st["rows"]), f"{st['median_ape']:.1%}", f"{st['p90_ape']:.1%}")
+        parts.append(table)
+    if data["rows"]:
+        rows = Table(title="Rows", title_justify="left")
+        for col in ("row", "engine", "metric", "published", "deepfit", "error"):
+            rows.add_column(col)
+        for r in data["rows"]:
+            rows.add_row(
+                str(r.get("row_id")),
+                str(r.get("engine")),
+                str(r.get("quantity")),
+                f"{r.get('published', 0):.4g}",
+                f"{r.get('predicted', 0):.4g}",
+                f"{r.get('ape', 0):.1%}",
+            )
+        parts.append(rows)
+    return Group(*parts)

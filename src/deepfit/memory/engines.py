@@ -13,7 +13,7 @@ from ..errors import BadInputError, CatalogError
 from ..units import GiB
 
 Budget = Literal["fraction_of_total", "static_fraction", "fraction_of_free", "exact"]
-ENGINES = ("vllm", "sglang", "trtllm", "llamacpp", "transformers")
+ENGINES = ("vllm", "sglang", "trtllm", "trtllm-cpp", "llamacpp", "transformers")
 _ALIASES = {
     "tensorrt-llm": "trtllm",
     "tensorrt_llm": "trtllm",

@@ -64,6 +64,12 @@ def _op_name(role: Role) -> str:
 
 
 @by_identity
+def tensor_sizes(arch: Architecture, fmt: WeightFormat) -> tuple[float, ...]:
+    """Bytes of each tensor of ``tensors(arch)`` in ``fmt`` (whole, unsharded)."""
+    return tuple(tensor_bytes(t, fmt, arch.num_layers, arch=arch) for t in tensors(arch))
+
+
+@by_identity
 def stage_plan(
     arch: Architecture, fmt: WeightFormat, layout: Layout, stage: int, layers: range
 ) -> StagePlan:
@@ -73,11 +79,11 @@ def stage_plan(
     experts: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
     embed_width = 0
     last = stage == layout.pp - 1
-    for t in tensors(arch):
+    for t, whole in zip(tensors(arch), tensor_sizes(arch, fmt), strict=True):
         if not on_stage(t, stage, layers, layout, arch.tie_word_embeddings):
             continue
         pieces = shard(t, layout)
-        size = tensor_bytes(t, fmt, arch.num_layers, arch=arch) / pieces
+        size = whole / pieces
         total += size
         if not t.is_matrix:
             continue

@@ -93,11 +93,12 @@ def estimate_perf(
         tp=1 if layout.attention_dp else layout.tp,
     )
     work = Workload(input_len, output_len, n, prefix_hit_rate)
-    step, tpot = decode_step(model.arch, gpu, fmt, kv, layout, eff, work)
+    step, tpot, running = decode_step(model.arch, gpu, fmt, kv, layout, eff, work)
+    running = min(n, running * layout.dp)
     if spec_tokens > 0:
         verify_work = Workload(input_len, output_len, n * (spec_tokens + 1), prefix_hit_rate)
-        _, verify = decode_step(model.arch, gpu, fmt, kv, layout, eff, verify_work)
-        _, single = decode_step(
+        _, verify, _ = decode_step(model.arch, gpu, fmt, kv, layout, eff, verify_work)
+        _, single, _ = decode_step(
             model.arch,
             gpu,
             fmt,
@@ -110,8 +111,13 @@ def estimate_perf(
         tpot = per_step / speculative_factor(spec_tokens, spec_acceptance)
     pre_step, prefill = prefill_time(model.arch, gpu, fmt, kv, layout, eff, work)
     ttft = prefill + (tpot if n > 1 else 0.0)
-    out_tps = n / tpot
+    out_tps = running / tpot
     notes = list(mem.notes)
+    if running < n:
+        notes.append(
+            f"only {running} of the {n} sequences run at once: the engine's "
+            f"{eff.max_batched_tokens:,}-token step budget admits no more (the rest wait)"
+        )
     if not mem.fits:
         notes.append(
             "the deployment does not fit in memory (see `deepfit memory`); "
@@ -131,7 +137,7 @@ def estimate_perf(
         dp=mem.dp,
         input_tokens=input_len,
         output_tokens=output_len,
-        concurrency=n,
+        concurrency=running,
         ttft_s=ttft,
         tpot_s=tpot,
         output_tokens_per_s=out_tps,

@@ -54,17 +54,26 @@ def step_comm(
     calls = 0
     tp_bw = intra_node_bandwidth(gpu) if layout.tp <= GPUS_PER_NODE else inter_node_bandwidth()
     if layout.tp > 1:
-        # two all-reduces per layer (after attention and after the MLP); ring: 2(n-1)/n
+        # all-reduces per layer: after attention (none with DP attention, whose ranks hold
+        # whole heads) and after a tensor-parallel MLP (none for experts placed by EP, whose
+        # all-to-all is charged below); ring all-reduce moves 2(n-1)/n of the data
         size = tokens * h * act_bytes
         per = 2 * (layout.tp - 1) / layout.tp * size
-        seconds += 2 * len(layers) * per / tp_bw
-        nbytes += 2 * len(layers) * per
-        calls += 2 * len(layers)
+        count = 0
+        for i in layers:
+            count += 0 if layout.attention_dp else 1
+            count += 0 if (arch.layers[i].moe is not None and layout.ep > 1) else 1
+        seconds += count * per / tp_bw
+        nbytes += count * per
+        calls += count
     if layout.ep > 1:
         moes = [m for m in (arch.layers[i].moe for i in layers) if m is not None]
         moe_layers = moes
         k = max((m.experts_per_token for m in moes), default=0)
-        per = 2 * tokens * k * h * act_bytes * (layout.ep - 1) / layout.ep  # dispatch + combine
+        # dispatch and combine: each token goes once to every other rank holding one of its
+        # k experts: ep * (1 - (1 - 1/ep)^k) ranks, (ep - 1)/ep of them remote
+        ranks = layout.ep * (1 - (1 - 1 / layout.ep) ** k)
+        per = 2 * tokens * ranks * h * act_bytes * (layout.ep - 1) / layout.ep
         ep_bw = intra_node_bandwidth(gpu) if layout.ep <= GPUS_PER_NODE else inter_node_bandwidth()
         seconds += len(moe_layers) * per / ep_bw
         nbytes += len(moe_layers) * per

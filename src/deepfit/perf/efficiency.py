@@ -19,6 +19,9 @@ class Efficiency:
     bandwidth: float
     compute: float
     step_overhead_s: float
+    token_overhead_s: float  # per token of a step: scheduling, sampling, MoE routing
+    comm_efficiency: float  # achieved fraction of link bandwidth in collectives
+    moe_efficiency: float  # extra factor on routed-expert kernels (grouped/fused MoE GEMMs)
     collective_latency_s: float
     max_num_seqs: int
     max_num_seqs_large_gpu: int
@@ -50,6 +53,9 @@ def load_efficiency(engine: str, overrides: dict[str, float] | None = None) -> E
         bandwidth=float(values["bandwidth_efficiency"]),
         compute=float(values["compute_efficiency"]),
         step_overhead_s=float(values["step_overhead_s"]),
+        token_overhead_s=float(values.get("token_overhead_s", 0.0)),
+        comm_efficiency=float(values.get("comm_efficiency", 1.0)),
+        moe_efficiency=float(values.get("moe_efficiency", 1.0)),
         collective_latency_s=float(values["collective_latency_s"]),
         max_num_seqs=int(entry["max_num_seqs"]),
         max_num_seqs_large_gpu=int(entry["max_num_seqs_large_gpu"]),

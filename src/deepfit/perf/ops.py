@@ -114,8 +114,15 @@ def step_ops(
     for att, count in _attention_kinds(arch, layers):
         # TP splits heads; DP attention keeps all heads for 1/tp of the sequences
         one = _attention_core(att, kv, shape, att.num_heads / layout.tp)
+        # with DP attention a rank reads and writes only its own 1/tp of the sequences
         ops.append(
-            OpCost(one.name, one.flops * count, 0.0, one.kv_bytes * count, compute=one.compute)
+            OpCost(
+                one.name,
+                one.flops * count,
+                0.0,
+                one.kv_bytes * count / layout.kv_ranks,
+                compute=one.compute,
+            )
         )
     # elementwise traffic: norms, residual adds, activations, ~8 passes over the hidden state
     ops.append(

@@ -46,6 +46,8 @@ class StepTime:
     ops: tuple[OpTime, ...]
     comm_s: float
     overhead_s: float
+    tokens: int = 0
+    comm_bandwidth_s: float = 0.0  # the bandwidth part of comm_s (without latencies)
 
     @property
     def seconds(self) -> float:
@@ -60,7 +62,12 @@ class StepTime:
 
 
 def step_time(
-    ops: list[OpCost], comm: CommCost, gpu: Gpu, fmt: WeightFormat, eff: Efficiency
+    ops: list[OpCost],
+    comm: CommCost,
+    gpu: Gpu,
+    fmt: WeightFormat,
+    eff: Efficiency,
+    tokens: int = 0,
 ) -> StepTime:
     weights_dtype = matmul_dtype(gpu, fmt.compute_dtype)
     attention_dtype = matmul_dtype(gpu, "bf16")
@@ -68,7 +75,9 @@ def step_time(
     timed = []
     for op in ops:
         dtype = weights_dtype if op.compute == "weights" else attention_dtype
-        peak = gpu.peak_flops(dtype) * eff.compute
-        timed.append(OpTime(op, op.flops / peak, op.bytes / bandwidth))
-    comm_s = comm.seconds + comm.collectives * eff.collective_latency_s
-    return StepTime(tuple(timed), comm_s, eff.step_overhead_s)
+        scale = eff.moe_efficiency if op.name == "experts" else 1.0
+        peak = gpu.peak_flops(dtype) * eff.compute * scale
+        timed.append(OpTime(op, op.flops / peak, op.bytes / (bandwidth * scale)))
+    comm_s = comm.seconds / eff.comm_efficiency + comm.collectives * eff.collective_latency_s
+    overhead = eff.step_overhead_s + eff.token_overhead_s * tokens
+    return StepTime(tuple(timed), comm_s, overhead, tokens, comm.seconds / eff.comm_efficiency)

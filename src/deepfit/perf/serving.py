@@ -45,7 +45,7 @@ def _pipeline_step(
     for stage, layers in enumerate(stage_layers(arch.num_layers, layout.pp)):
         ops = step_ops(arch, fmt, kv, layout, stage, layers, shape)
         comm = step_comm(arch, gpu, layout, layers, shape.tokens)
-        t = step_time(ops, comm, gpu, fmt, eff)
+        t = step_time(ops, comm, gpu, fmt, eff, shape.tokens)
         if slowest is None or t.seconds > slowest.seconds:
             slowest = t
     assert slowest is not None
@@ -60,20 +60,31 @@ def decode_step(
     layout: Layout,
     eff: Efficiency,
     work: Workload,
-) -> tuple[StepTime, float]:
-    """(slowest stage's step, time per output token) at steady state for one replica."""
+) -> tuple[StepTime, float, int]:
+    """(slowest stage's step, time per output token, sequences running per replica) at
+    steady state for one replica.
+
+    The engine's per-step token budget (``max_batched_tokens``) bounds the step: every
+    running sequence decodes one token and the rest of the budget prefills new prompts, so
+    at most ``budget * O / (I + O)`` sequences can run at once in steady state; beyond that,
+    requests wait for admission.
+    """
     per_replica = max(1, -(-work.concurrency // layout.dp))
     micro = max(1, -(-per_replica // layout.pp))
     prompt = work.input_tokens * (1.0 - work.prefix_hit_rate)
-    mixed = per_replica > 1
+    prefill = micro * prompt / work.output_tokens if per_replica > 1 else 0.0
+    budget = eff.max_batched_tokens
+    if per_replica > 1 and micro + prefill > budget:
+        micro = max(1, min(micro, int(budget * work.output_tokens / (work.output_tokens + prompt))))
+        prefill = max(0.0, budget - micro)
     shape = StepShape(
         decode_tokens=micro,
         decode_context=work.input_tokens + work.output_tokens / 2,
-        prefill_tokens=round(micro * prompt / work.output_tokens) if mixed else 0,
+        prefill_tokens=round(prefill),
         prefill_context=work.input_tokens / 2,
     )
     step = _pipeline_step(arch, gpu, fmt, kv, layout, eff, shape)
-    return step, step.seconds * layout.pp
+    return step, step.seconds * layout.pp, micro * layout.pp
 
 
 def prefill_time(
