@@ -15,6 +15,8 @@ from .api import (
     catalog_summary,
     count_params,
     estimate_memory,
+    estimate_perf,
+    estimate_training,
     list_gpus,
     load_gpu,
     load_model,
@@ -33,6 +35,8 @@ from .errors import (
 from .hardware import Gpu
 from .memory import MemoryEstimate
 from .models import Architecture, Model, ParamBreakdown
+from .perf import PerfEstimate
+from .train import TrainEstimate
 
 __version__ = "0.1.0"
 
@@ -46,6 +50,8 @@ __all__ = [
     "MemoryEstimate",
     "Model",
     "ParamBreakdown",
+    "PerfEstimate",
+    "TrainEstimate",
     "UnknownGpuError",
     "UnknownModelError",
     "UnsupportedArchitectureError",
@@ -54,6 +60,8 @@ __all__ = [
     "count_params",
     "errors",
     "estimate_memory",
+    "estimate_perf",
+    "estimate_training",
     "list_gpus",
     "load_gpu",
     "load_model",

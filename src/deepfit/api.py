@@ -12,15 +12,18 @@ from .models import Model, catalog, count_params, load_model, model_from_config
 from .models.loader import bundled_model
 from .perf import PerfEstimate, estimate_perf
 from .perf.matrix import precision_matrix
+from .train import TrainEstimate, estimate_training
 
 __all__ = [
     "MemoryEstimate",
     "OffloadPlan",
     "PerfEstimate",
+    "TrainEstimate",
     "catalog_summary",
     "count_params",
     "estimate_memory",
     "estimate_perf",
+    "estimate_training",
     "list_gpus",
     "llamacpp_offload",
     "load_gpu",

@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from ..errors import BadInputError, DeepfitError
 from . import commands
+from .train_cmd import add_train_parser
 
 
 class _Parser(argparse.ArgumentParser):
@@ -145,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", action="store_true", help="list every row, not just the summary")
     _add_json(p)
     p.set_defaults(func=commands.validate)
+    add_train_parser(sub)
     return parser
 
 

@@ -1,0 +1,265 @@
+"""Training memory per GPU, host RAM, throughput, time and cost of one layout.
+
+:func:`estimate_training` is the entry point: model states (:mod:`.states`), activations
+(:mod:`.activations`), step time (:mod:`.timing`) at the MFU fitted for the GPU's
+generation (:mod:`.mfu`), and the cheapest catalogued price (:mod:`.cost`). All results
+are SI: bytes, seconds, tokens/s, US$.
+
+The per-GPU total adds the heaviest pipeline stage's model states to the heaviest stage's
+activations (the first stage under 1F1B, the last when the logits dominate), an upper bound
+when they differ. No allocator fragmentation or CUDA context margin is added; ``fits``
+compares with the memory CUDA reports (:func:`deepfit.memory.device.visible_memory_bytes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..hardware import Gpu
+from ..memory.device import visible_memory_bytes
+from ..memory.layout import stage_layers
+from ..models import Model
+from ..models.architecture import Architecture
+from .activations import ActShape, logits_bytes, stage_activation_bytes
+from .cost import GpuPrice, cheapest_price
+from .flops import TokenFlops, flops_per_token
+from .layout import GPUS_PER_NODE, TrainLayout, make_train_layout
+from .lora import lora_params
+from .methods import Method, Offload, Recompute
+from .mfu import MfuFit, mfu_for
+from .states import ModelStates, Recipe, model_states
+from .timing import StepInput, StepTime, micro_batches, step_time
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Sequences and steps: tokens per micro-batch, per step, in all."""
+
+    seq_len: int = 4096
+    micro_batch: int = 1
+    global_batch_tokens: int = 4 * 1024 * 1024  # Llama 2's 4M-token batch
+    recompute: Recompute = Recompute.SELECTIVE
+    flash: bool = True
+    tokens: float | None = None  # tokens to train on; None: no time or cost
+
+
+@dataclass(frozen=True)
+class MemoryPerGpu:
+    """Bytes on the heaviest GPU."""
+
+    weights_bytes: int
+    gradients_bytes: int
+    optimizer_bytes: int
+    activations_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        return (
+            self.weights_bytes + self.gradients_bytes + self.optimizer_bytes
+        ) + self.activations_bytes
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "weights_bytes": self.weights_bytes,
+            "gradients_bytes": self.gradients_bytes,
+            "optimizer_bytes": self.optimizer_bytes,
+            "activations_bytes": self.activations_bytes,
+            "total_bytes": self.total_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class TrainEstimate:
+    """Everything about one training layout. Times in s, memory in bytes, prices in US$."""
+
+    model_id: str
+    params_total: int
+    params_active: int
+    gpu: str
+    layout: TrainLayout
+    recipe: Recipe
+    workload: Workload
+    per_gpu: MemoryPerGpu
+    gpu_memory_bytes: int
+    states: ModelStates
+    step: StepTime
+    flops: TokenFlops
+    mfu: MfuFit
+    price: GpuPrice | None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def fits(self) -> bool:
+        return self.per_gpu.total_bytes <= self.gpu_memory_bytes
+
+    @property
+    def host_bytes(self) -> int:
+        return self.states.host_bytes
+
+    @property
+    def host_bytes_per_node(self) -> int:
+        nodes = -(-self.layout.gpus // GPUS_PER_NODE)
+        return -(-self.states.host_bytes // nodes)
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.step.tokens / self.step.seconds
+
+    @property
+    def time_s(self) -> float | None:
+        return None if self.workload.tokens is None else self.workload.tokens / self.tokens_per_s
+
+    @property
+    def gpu_hours(self) -> float | None:
+        t = self.time_s
+        return None if t is None else t * self.layout.gpus / 3600
+
+    @property
+    def usd(self) -> float | None:
+        hours = self.gpu_hours
+        return None if hours is None or self.price is None else hours * self.price.usd_per_gpu_hour
+
+    @property
+    def achieved_mfu(self) -> float:
+        """Model FLOPs per second per GPU over the bf16 peak, after bubbles and comm."""
+        return (
+            self.mfu.mfu
+            * self.step.compute_s
+            / self.step.seconds
+            * (self.flops.model / self.flops.hardware)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        lay, w = self.layout, self.workload
+        return {
+            "model": {
+                "id": self.model_id,
+                "params_total": self.params_total,
+                "params_active": self.params_active,
+            },
+            "gpu": self.gpu,
+            "gpus": lay.gpus,
+            "method": self.recipe.method.value,
+            "optimizer": self.recipe.optimizer.spec.name,
+            "layout": {
+                "tp": lay.tp,
+                "pp": lay.pp,
+                "ep": lay.ep,
+                "dp": lay.dp,
+                "zero": lay.zero,
+                "offload": lay.offload.value,
+                "hybrid_shard": lay.hybrid,
+                "sequence_parallel": lay.sequence_parallel and lay.tp > 1,
+            },
+            "workload": {
+                "seq_len": w.seq_len,
+                "micro_batch": w.micro_batch,
+                "global_batch_tokens": self.step.tokens,
+                "recompute": w.recompute.value,
+                "flash_attention": w.flash,
+                "tokens": w.tokens,
+            },
+            "trainable_params": self.states.trainable_params,
+            "per_gpu": self.per_gpu.to_dict(),
+            "zero3_buffer_bytes": self.states.zero3_buffer_bytes,
+            "gpu_memory_bytes": self.gpu_memory_bytes,
+            "fits": self.fits,
+            "host_bytes": self.host_bytes,
+            "host_bytes_per_node": self.host_bytes_per_node,
+            "flops_per_token": {"model": self.flops.model, "hardware": self.flops.hardware},
+            "mfu": {**self.mfu.to_dict(), "achieved": self.achieved_mfu},
+            "step": self.step.to_dict(),
+            "tokens_per_s": self.tokens_per_s,
+            "time_s": self.time_s,
+            "gpu_hours": self.gpu_hours,
+            "usd": self.usd,
+            "price": None if self.price is None else self.price.to_dict(),
+            "source": "fitted" if self.mfu.source == "fitted" else "assumed",
+            "notes": list(self.notes),
+        }
+
+
+def activation_bytes(arch: Architecture, lay: TrainLayout, w: Workload, m: int) -> int:
+    """Activations on the heaviest pipeline stage (1F1B: stage ``i`` holds ``pp - i``
+    micro-batches, at most ``m``), with the fp32 logits on the last stage."""
+    shape = ActShape(w.seq_len, w.micro_batch, lay.tp, lay.sequence_parallel, w.flash)
+    h = arch.hidden_size
+    worst = 0.0
+    stages = stage_layers(arch.num_layers, lay.pp)
+    for i, layers in enumerate(stages):
+        in_flight = min(lay.pp - i, m)
+        stage = tuple(arch.layers[j] for j in layers)
+        act = stage_activation_bytes(stage, h, shape, w.recompute, in_flight)
+        if i == len(stages) - 1:
+            act += logits_bytes(arch.vocab_size, shape)
+        worst = max(worst, act)
+    return round(worst)
+
+
+def estimate_training(
+    model: Model,
+    gpu: Gpu,
+    gpus: int,
+    *,
+    recipe: Recipe | None = None,
+    workload: Workload | None = None,
+    tp: int = 1,
+    pp: int = 1,
+    ep: int = 1,
+    zero: int = 0,
+    offload: Offload = Offload.NONE,
+    hybrid: bool = False,
+) -> TrainEstimate:
+    """Memory, time and cost of training ``model`` on ``gpus`` x ``gpu`` with one layout."""
+    recipe = recipe or Recipe()
+    w = workload or Workload()
+    arch = model.arch
+    lay = make_train_layout(
+        arch, gpus, tp=tp, pp=pp, ep=ep, zero=zero, offload=offload, hybrid=hybrid
+    )
+    states = model_states(arch, lay, recipe)
+    adapters = lora_params(arch, recipe.lora) if recipe.method is not Method.FULL else 0
+    flops = flops_per_token(arch, w.seq_len, recipe.method, adapters, w.recompute, w.flash)
+    fit = mfu_for(gpu)
+    step_in = StepInput(
+        w.seq_len, w.micro_batch, w.global_batch_tokens, w.recompute, flops.hardware, fit.mfu
+    )
+    m = micro_batches(step_in, lay)
+    per_gpu = MemoryPerGpu(
+        states.weights_bytes,
+        states.gradients_bytes,
+        states.optimizer_bytes,
+        activation_bytes(arch, lay, w, m),
+    )
+    return TrainEstimate(
+        model_id=model.id,
+        params_total=model.params.total,
+        params_active=model.params.active,
+        gpu=gpu.name,
+        layout=lay,
+        recipe=recipe,
+        workload=w,
+        per_gpu=per_gpu,
+        gpu_memory_bytes=visible_memory_bytes(gpu),
+        states=states,
+        step=step_time(arch, gpu, lay, states, step_in),
+        flops=flops,
+        mfu=fit,
+        price=cheapest_price(gpu),
+        notes=_notes(recipe, lay, fit),
+    )
+
+
+def _notes(recipe: Recipe, lay: TrainLayout, fit: MfuFit) -> tuple[str, ...]:
+    notes = []
+    if fit.source == "borrowed":
+        notes.append(
+            f"no published training run on {fit.generation} GPUs was fitted: the MFU is "
+            f"{fit.borrowed_from}'s ({fit.mfu:.0%}), unvalidated"
+        )
+    if lay.offload is not Offload.NONE:
+        notes.append("CPU Adam's own time is not modelled: offloaded step times are a lower bound")
+    if recipe.method is Method.QLORA:
+        notes.append("NF4 dequantization time is not modelled; QLoRA time is a lower bound")
+    return tuple(notes)
