@@ -14,7 +14,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-_SIZE = 512
+_SIZE = 16384
 
 
 def by_identity(fn: Callable[..., T]) -> Callable[..., T]:

@@ -12,12 +12,17 @@ from .models import Model, catalog, count_params, load_model, model_from_config
 from .models.loader import bundled_model
 from .perf import PerfEstimate, estimate_perf
 from .perf.matrix import precision_matrix
+from .planner import PlanResult, SearchSpace, Targets
+from .planner import search as plan
 from .train import TrainEstimate, estimate_training
 
 __all__ = [
     "MemoryEstimate",
     "OffloadPlan",
     "PerfEstimate",
+    "PlanResult",
+    "SearchSpace",
+    "Targets",
     "TrainEstimate",
     "catalog_summary",
     "count_params",
@@ -29,6 +34,7 @@ __all__ = [
     "load_gpu",
     "load_model",
     "model_from_config",
+    "plan",
     "precision_matrix",
     "what_would_fit",
 ]

@@ -106,3 +106,65 @@ def validate(args: argparse.Namespace) -> int:
         data["rows"] = []
     render.emit(data, args.json, render.validate_view)
     return 0
+
+
+def plan(args: argparse.Namespace) -> int:
+    from ..planner import OwnHardware, SearchSpace, Targets, load_scenario, read_prices, search
+    from ..planner.cost import cloud_price
+    from ..planner.plot import write_plot
+
+    model = api.load_model(args.model, hub=args.hub)
+    preset = load_scenario(args.scenario) if args.scenario else None
+
+    def pick(name: str, default: Any) -> Any:
+        value = getattr(args, name)
+        if value is not None:
+            return value
+        return getattr(preset, name) if preset is not None else default
+
+    targets = Targets(
+        input_len=pick("input_len", 1024),
+        output_len=pick("output_len", 256),
+        ttft_s=pick("ttft_s", None),
+        tpot_s=pick("tpot_s", None),
+        rate=pick("rate", None),
+        budget_usd_per_hour=args.budget,
+        objective=pick("objective", "cost"),
+    )
+    own = (
+        OwnHardware(
+            args.own_gpu_price,
+            years=args.own_years,
+            usd_per_kwh=args.usd_per_kwh,
+            utilization=min(args.utilization, 1.0),
+        )
+        if args.own_gpu_price
+        else None
+    )
+    space = SearchSpace(
+        gpus=args.gpu,
+        max_gpus=args.max_gpus,
+        engine=args.engine,
+        formats=tuple(args.weights) if args.weights else SearchSpace().formats,
+        prices=read_prices(args.prices) if args.prices else {},
+        own=own,
+    )
+    result = search(model, targets, space)
+    data = result.to_dict()
+    if preset is not None:
+        data["scenario"] = {"name": preset.name, "description": preset.description}
+    if own is not None and result.plans:
+        best = result.plans[0]
+        gpu = api.load_gpu(best.gpu)
+        cloud = cloud_price(gpu)
+        data["own_hardware"] = {
+            "usd_per_gpu_hour": own.usd_per_gpu_hour(gpu),
+            "cloud_usd_per_gpu_hour": cloud.usd_per_gpu_hour if cloud else None,
+            "break_even_months": own.break_even_months(gpu, cloud.usd_per_gpu_hour)
+            if cloud
+            else None,
+        }
+    if args.plot:
+        data["plot"] = str(write_plot(data, args.plot))
+    render.emit(data, args.json, render.plan_view)
+    return 0

@@ -146,8 +146,75 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", action="store_true", help="list every row, not just the summary")
     _add_json(p)
     p.set_defaults(func=commands.validate)
+    p = sub.add_parser("plan", help="the best deployments for a workload, with cost")
+    _add_model(p)
+    p.add_argument(
+        "--gpu",
+        action="append",
+        default=None,
+        metavar="GPU",
+        help="GPU types to consider (repeatable; default: the whole catalogue)",
+    )
+    p.add_argument("--max-gpus", type=_positive_int, default=64, metavar="N")
+    p.add_argument(
+        "--scenario",
+        default=None,
+        metavar="NAME",
+        help="a workload preset (customer-service, code-generation, "
+        "batch-research, chat, rag, code-completion, offline-batch, reasoning)",
+    )
+    p.add_argument("--input-len", type=_positive_int, default=None, metavar="N")
+    p.add_argument("--output-len", type=_positive_int, default=None, metavar="N")
+    p.add_argument("--ttft-s", type=_positive_float, default=None, metavar="S")
+    p.add_argument("--tpot-s", type=_positive_float, default=None, metavar="S")
+    p.add_argument("--rate", type=_positive_float, default=None, metavar="REQ_PER_S")
+    p.add_argument("--budget", type=_positive_float, default=None, metavar="USD_PER_HOUR")
+    p.add_argument("--objective", default=None, choices=["cost", "throughput", "latency"])
+    p.add_argument("--engine", default="vllm", metavar="ENGINE")
+    p.add_argument(
+        "--weights",
+        action="append",
+        default=None,
+        metavar="W",
+        help="weight formats to consider (repeatable; default bf16 fp8 awq-int4 nvfp4)",
+    )
+    p.add_argument(
+        "--prices",
+        default=None,
+        metavar="CSV",
+        help="your own prices: CSV with columns gpu,usd_per_gpu_hour",
+    )
+    p.add_argument(
+        "--own-gpu-price",
+        type=_positive_float,
+        default=None,
+        metavar="USD",
+        help="price your own hardware: purchase US$ per GPU (with --own-years, "
+        "--usd-per-kwh, --utilization)",
+    )
+    p.add_argument("--own-years", type=_positive_float, default=4.0)
+    p.add_argument("--usd-per-kwh", type=_positive_float, default=0.12)
+    p.add_argument("--utilization", type=_positive_float, default=0.7)
+    p.add_argument(
+        "--plot",
+        default=None,
+        metavar="FILE",
+        help="write the Pareto front to FILE (.html interactive, or .png)",
+    )
+    _add_json(p)
+    p.set_defaults(func=commands.plan)
     add_train_parser(sub)
     return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0 < value < 1e12:
+        raise argparse.ArgumentTypeError(f"{value} must be a positive number")
+    return value
 
 
 def _concurrency(text: str) -> int | str:

@@ -358,3 +358,96 @@ def validate_view(data: dict[str, Any]) -> RenderableType:
             )
         parts.append(rows)
     return Group(*parts)
+
+
+def plan_view(data: dict[str, Any]) -> RenderableType:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    w = data["workload"]
+    targets = (
+        ", ".join(
+            f"{k} {v}"
+            for k, v in (
+                ("TTFT <=", w["ttft_s"]),
+                ("TPOT <=", w["tpot_s"]),
+                ("rate", w["rate"]),
+                ("budget $/h", w["budget_usd_per_hour"]),
+            )
+            if v is not None
+        )
+        or "no latency target"
+    )
+    parts: list[RenderableType] = [
+        Text.from_markup(
+            f"[bold]{data['model']}[/]: {w['input_len']:,} in / {w['output_len']:,} out, "
+            f"{targets}; "
+            f"objective {data['objective']}; {data['candidates']:,} candidates in "
+            f"{data['search_seconds']:.2f} s"
+        )
+    ]
+    if data.get("scenario"):
+        parts.append(
+            Text(
+                f"scenario {data['scenario']['name']}: {data['scenario']['description']}",
+                style="dim",
+            )
+        )
+    table = Table(title="Best plans", title_justify="left")
+    for col in (
+        "#",
+        "GPUs",
+        "weights/KV",
+        "tp/pp/ep/dp",
+        "at once",
+        "TTFT ms",
+        "TPOT ms",
+        "tok/s",
+        "$/h",
+        "$/M tok",
+    ):
+        table.add_column(col, justify="left" if col in ("GPUs", "weights/KV") else "right")
+    for i, p in enumerate(data["plans"], 1):
+        table.add_row(
+            str(i),
+            f"{p['gpus']} x {p['gpu']}",
+            f"{p['weights']}/{p['kv_dtype']}",
+            f"{p['tp']}/{p['pp']}/{p['ep']}/{p['dp']}",
+            f"{p['concurrency']:,}",
+            f"{p['ttft_s'] * 1000:,.0f}",
+            f"{p['tpot_s'] * 1000:,.1f}",
+            f"{p['output_tokens_per_s']:,.0f}",
+            "-" if p["usd_per_hour"] is None else f"{p['usd_per_hour']:,.2f}",
+            "-" if p["usd_per_million_tokens"] is None else f"{p['usd_per_million_tokens']:,.3f}",
+        )
+    parts.append(table)
+    if data["plans"]:
+        parts.append(Text.from_markup(f"[green]why #1:[/] {data['plans'][0]['why']}"))
+    if data.get("own_hardware"):
+        o = data["own_hardware"]
+        months = o["break_even_months"]
+        parts.append(
+            Text(
+                f"own hardware: ${o['usd_per_gpu_hour']:.2f}/GPU-hour vs cloud "
+                f"${o['cloud_usd_per_gpu_hour'] or 0:.2f}; break-even after "
+                + (f"{months:.1f} months" if months else "never at this use")
+            )
+        )
+    kinds: dict[str, int] = {}
+    for r in data["rejected"]:
+        kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
+    if kinds:
+        parts.append(
+            Text(
+                "rejected families: "
+                + ", ".join(f"{n} by {k}" for k, n in sorted(kinds.items()))
+                + " (--json lists each with its reason)",
+                style="dim",
+            )
+        )
+    for note in data["notes"]:
+        parts.append(Text(f"note: {note}", style="dim"))
+    if data.get("plot"):
+        parts.append(Text(f"Pareto front written to {data['plot']}"))
+    return Group(*parts)

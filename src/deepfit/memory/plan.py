@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .._cache import by_identity
 from ..models.architecture import Architecture
-from ..models.tensors import Role, tensors
+from ..models.tensors import Role, Tensor, tensors
 from .formats import WeightFormat, tensor_bytes
 from .layout import Layout, on_stage, shard
 
@@ -70,6 +70,21 @@ def tensor_sizes(arch: Architecture, fmt: WeightFormat) -> tuple[float, ...]:
 
 
 @by_identity
+def _by_layer(
+    arch: Architecture, fmt: WeightFormat
+) -> tuple[list[tuple[Tensor, float]], list[list[tuple[Tensor, float]]]]:
+    """Tensors with their sizes: those outside any layer, and each layer's."""
+    outside: list[tuple[Tensor, float]] = []
+    per_layer: list[list[tuple[Tensor, float]]] = [[] for _ in range(arch.num_layers)]
+    for t, size in zip(tensors(arch), tensor_sizes(arch, fmt), strict=True):
+        if t.layer is None:
+            outside.append((t, size))
+        else:
+            per_layer[t.layer].append((t, size))
+    return outside, per_layer
+
+
+@by_identity
 def stage_plan(
     arch: Architecture, fmt: WeightFormat, layout: Layout, stage: int, layers: range
 ) -> StagePlan:
@@ -79,9 +94,14 @@ def stage_plan(
     experts: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
     embed_width = 0
     last = stage == layout.pp - 1
-    for t, whole in zip(tensors(arch), tensor_sizes(arch, fmt), strict=True):
-        if not on_stage(t, stage, layers, layout, arch.tie_word_embeddings):
-            continue
+    outside, per_layer = _by_layer(arch, fmt)
+    chosen = [pair for i in layers for pair in per_layer[i]]
+    chosen += [
+        pair
+        for pair in outside
+        if on_stage(pair[0], stage, layers, layout, arch.tie_word_embeddings)
+    ]
+    for t, whole in chosen:
         pieces = shard(t, layout)
         size = whole / pieces
         total += size

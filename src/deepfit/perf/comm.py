@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .._cache import by_identity
 from ..hardware import Gpu, list_networks
 from ..memory.layout import Layout
 from ..models.architecture import Architecture
@@ -43,6 +44,18 @@ class CommCost:
     seconds: float
     bytes: float
     collectives: int  # count of latency-bound collective calls
+
+
+@by_identity
+def comm_per_token(
+    arch: Architecture, gpu_name: str, layout: Layout, layers: range
+) -> tuple[float, int]:
+    """(seconds per token of a step, collective calls) of ``step_comm`` on GPU ``gpu_name``:
+    its bandwidth time is linear in the tokens, its call count constant."""
+    from ..hardware import load_gpu
+
+    cost = step_comm(arch, load_gpu(gpu_name), layout, layers, 1)
+    return cost.seconds, cost.collectives
 
 
 def step_comm(

@@ -1,0 +1,197 @@
+"""Vectorised evaluation of one parallel shape over every GPU type and a concurrency sweep:
+the same roofline, communication and serving model as ``estimate_perf`` (``perf/serving.py``,
+``perf/roofline.py``), on numpy arrays. ``tests/unit/test_planner.py`` checks that both give
+the same numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..hardware import Gpu
+from ..memory.device import visible_memory_bytes
+from ..memory.engines import EngineProfile
+from ..memory.formats import WeightFormat
+from ..memory.layout import Layout
+from ..models.architecture import Architecture
+from ..perf.api import LARGE_GPU_BYTES
+from ..perf.comm import comm_per_token
+from ..perf.efficiency import Efficiency
+from ..perf.roofline import matmul_dtype
+from .shapes import StageShape
+
+
+@dataclass(frozen=True)
+class GpuFacts:
+    """What the evaluation needs of each GPU type, as arrays over the GPU list."""
+
+    gpus: list[Gpu]
+    memory: Any  # np.ndarray, visible bytes
+    bandwidth: Any  # bytes/s
+    weights_peak: Any  # FLOP/s in the format's matmul dtype
+    attention_peak: Any  # FLOP/s in bf16/fp16
+
+
+def gpu_facts(gpus: list[Gpu], fmt: WeightFormat) -> GpuFacts:
+    import numpy as np
+
+    return GpuFacts(
+        gpus,
+        np.array([visible_memory_bytes(g) for g in gpus], dtype=float),
+        np.array([g.require_mem_bandwidth_bytes_per_s() for g in gpus], dtype=float),
+        np.array([g.peak_flops(matmul_dtype(g, fmt.compute_dtype)) for g in gpus], dtype=float),
+        np.array([g.peak_flops(matmul_dtype(g, "bf16")) for g in gpus], dtype=float),
+    )
+
+
+@dataclass(frozen=True)
+class ShapeResult:
+    """Arrays over (GPU type, concurrency) for one replica of one shape."""
+
+    requested: Any  # (N,) sequences per replica asked for
+    running: Any  # (N,) sequences per replica the step budget lets run
+    max_per_replica: Any  # (G,) sequences the KV pool holds per replica
+    max_seqs: Any  # (G,) the engine's cap on running sequences per replica
+    weights_fit: Any  # (G,) bool
+    tpot: Any  # (G, N) seconds
+    ttft: Any  # (G, N) seconds
+    bound: Any  # (G, N) str: memory / compute / communication
+
+
+def _stage_times(
+    st: StageShape,
+    arch: Architecture,
+    layout: Layout,
+    facts: GpuFacts,
+    eff: Efficiency,
+    decode: Any,
+    prefill: Any,
+) -> tuple[Any, Any, Any, Any]:
+    """(step, memory-bound, communication, compute-bound seconds) on every GPU (rows) for
+    token arrays ``decode``, ``prefill`` (columns)."""
+    import numpy as np
+
+    bw = facts.bandwidth[:, None] * eff.bandwidth
+    shape = np.broadcast(facts.bandwidth[:, None], decode).shape
+    total = np.zeros(shape)
+    mem_part = np.zeros(shape)
+    comp_part = np.zeros(shape)
+    for line in st.ops:
+        d = np.maximum(decode, 1) if line.name == "lm_head" else decode
+        flops = line.flops[0] + line.flops[1] * d + line.flops[2] * prefill
+        nbytes = line.bytes[0] + line.bytes[1] * d + line.bytes[2] * prefill
+        peak = (facts.attention_peak if line.attention else facts.weights_peak)[:, None]
+        t_c = flops / (peak * eff.compute)
+        t_m = nbytes / bw
+        total += np.maximum(t_c, t_m)
+        mem_part += np.where(t_m >= t_c, t_m, 0.0)
+        comp_part += np.where(t_m >= t_c, 0.0, t_c)
+    tokens = decode + prefill
+    for g in st.experts:
+        hit = 1.0 - (1.0 - g.per_token / g.experts) ** tokens
+        t_c = (
+            g.flops_per_token
+            * tokens
+            / (facts.weights_peak[:, None] * eff.compute * eff.moe_efficiency)
+        )
+        t_m = g.bytes_all * hit / (bw * eff.moe_efficiency)
+        total += np.maximum(t_c, t_m)
+        mem_part += np.where(t_m >= t_c, t_m, 0.0)
+        comp_part += np.where(t_m >= t_c, 0.0, t_c)
+    units = [comm_per_token(arch, gpu.name, layout, st.layers) for gpu in facts.gpus]
+    per_token = np.array([u[0] for u in units])[:, None]
+    calls = units[0][1]
+    comm = per_token * tokens / eff.comm_efficiency + calls * eff.collective_latency_s
+    total = total + comm + eff.step_overhead_s + eff.token_overhead_s * tokens
+    return total, mem_part, comm * np.ones(shape), comp_part
+
+
+def _kv_limit(
+    stages: list[StageShape],
+    facts: GpuFacts,
+    profile: EngineProfile,
+    fraction: float,
+    layout: Layout,
+) -> tuple[Any, Any]:
+    import numpy as np
+
+    max_rep = np.full(len(facts.gpus), np.inf)
+    weights_fit = np.ones(len(facts.gpus), dtype=bool)
+    for st in stages:
+        if profile.budget == "fraction_of_total":
+            pool = facts.memory * fraction - st.weights - st.activations - st.non_torch
+        elif profile.budget == "static_fraction":
+            pool = facts.memory * fraction - st.weights
+        elif profile.budget == "fraction_of_free":
+            pool = (
+                np.maximum(
+                    facts.memory - st.weights - st.activations - st.non_torch - st.cudagraph, 0
+                )
+                * fraction
+            )
+        else:
+            pool = facts.memory - st.weights - st.activations - st.non_torch - st.cudagraph
+        if profile.cudagraph_in_budget and profile.budget == "fraction_of_total":
+            pool = pool - st.cudagraph
+        weights_fit &= pool > 0
+        seqs = np.floor(np.maximum(pool, 0) / st.kv_per_sequence)
+        max_rep = np.minimum(max_rep, seqs)
+    return max_rep * layout.kv_ranks, weights_fit
+
+
+def evaluate_shape(
+    stages: list[StageShape],
+    arch: Architecture,
+    layout: Layout,
+    facts: GpuFacts,
+    eff: Efficiency,
+    profile: EngineProfile,
+    fraction: float,
+    input_len: int,
+    output_len: int,
+    sweep: list[int],
+    prefix_hit_rate: float = 0.0,
+) -> ShapeResult:
+    import numpy as np
+
+    n = np.array(sweep, dtype=float)
+    max_rep, weights_fit = _kv_limit(stages, facts, profile, fraction, layout)
+    prompt = input_len * (1.0 - prefix_hit_rate)
+    micro = np.maximum(1.0, np.ceil(n / layout.pp))
+    prefill = np.where(n > 1, micro * prompt / output_len, 0.0)
+    budget = float(eff.max_batched_tokens)
+    over = (n > 1) & (micro + prefill > budget)
+    capped = np.maximum(
+        1.0, np.minimum(micro, np.floor(budget * output_len / (output_len + prompt)))
+    )
+    micro = np.where(over, capped, micro)
+    prefill = np.round(np.where(over, np.maximum(0.0, budget - micro), prefill))
+    decode_t = np.zeros((len(facts.gpus), len(sweep)))
+    mem_t = np.zeros_like(decode_t)
+    comm_t = np.zeros_like(decode_t)
+    comp_t = np.zeros_like(decode_t)
+    pre_t = np.zeros((len(facts.gpus), 1))
+    chunk = float(min(max(1, round(prompt)), eff.max_batched_tokens))
+    chunks = -(-max(1, round(prompt)) // int(chunk))
+    # one call per stage: the sweep's decode steps and, in the last column, a prefill chunk
+    dec = np.concatenate([micro, [0.0]])[None, :]
+    pre = np.concatenate([prefill, [chunk]])[None, :]
+    for st in stages:
+        t, m, c, k = _stage_times(st, arch, layout, facts, eff, dec, pre)
+        t_d = t[:, :-1]
+        slower = t_d > decode_t
+        decode_t = np.where(slower, t_d, decode_t)
+        mem_t = np.where(slower, m[:, :-1], mem_t)
+        comm_t = np.where(slower, c[:, :-1], comm_t)
+        comp_t = np.where(slower, k[:, :-1], comp_t)
+        pre_t = np.maximum(pre_t, t[:, -1:])
+    tpot = decode_t * layout.pp
+    ttft = pre_t * chunks * layout.pp + np.where(n[None, :] > 1, tpot, 0.0)
+    bound = np.where(
+        (comm_t > mem_t) & (comm_t > comp_t),
+        "communication",
+        np.where(comp_t > mem_t, "compute", "memory"),
+    )
+    large = facts.memory >= LARGE_GPU_BYTES
+    max_seqs = np.where(large, eff.max_num_seqs_large_gpu, eff.max_num_seqs).astype(float)
+    return ShapeResult(n, micro * layout.pp, max_rep, max_seqs, weights_fit, tpot, ttft, bound)

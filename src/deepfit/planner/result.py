@@ -1,0 +1,76 @@
+"""Plans, rejections and the search's answer, as JSON-ready records."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One deployment that meets every target. Seconds, tokens/s, US$."""
+
+    gpu: str
+    gpus: int
+    weights: str
+    kv_dtype: str
+    tp: int
+    pp: int
+    ep: int
+    dp: int
+    concurrency: int
+    ttft_s: float
+    tpot_s: float
+    output_tokens_per_s: float
+    usd_per_hour: float | None
+    usd_per_million_tokens: float | None
+    why: str
+    engine: str = "vllm"
+    bound: str = "memory"
+    price_offer: str | None = None
+
+    @property
+    def per_gpu_tokens_per_s(self) -> float:
+        return self.output_tokens_per_s / self.gpus
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["output_tokens_per_s_per_gpu"] = self.per_gpu_tokens_per_s
+        out["output_tokens_per_s_per_user"] = 1.0 / self.tpot_s if self.tpot_s else None
+        return out
+
+
+@dataclass(frozen=True)
+class Rejection:
+    candidate: str  # a family: GPU x format (x layout)
+    reason: str
+    kind: str  # memory | slo | budget | unsupported | rate
+
+    def to_dict(self) -> dict[str, str]:
+        return {"candidate": self.candidate, "reason": self.reason, "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    model: str
+    objective: str
+    workload: dict[str, Any]
+    plans: tuple[Plan, ...]
+    pareto: tuple[Plan, ...]
+    rejected: tuple[Rejection, ...]
+    candidates: int
+    seconds: float
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "objective": self.objective,
+            "workload": self.workload,
+            "plans": [p.to_dict() for p in self.plans],
+            "pareto": [p.to_dict() for p in self.pareto],
+            "rejected": [r.to_dict() for r in self.rejected],
+            "candidates": self.candidates,
+            "search_seconds": self.seconds,
+            "notes": list(self.notes),
+        }
