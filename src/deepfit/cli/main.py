@@ -16,6 +16,7 @@ from typing import NoReturn
 from ..errors import BadInputError, DeepfitError
 from . import commands
 from .train_cmd import add_train_parser
+from .web_cmd import add_web_parsers
 
 
 class _Parser(argparse.ArgumentParser):
@@ -204,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     p.set_defaults(func=commands.plan)
     add_train_parser(sub)
+    add_web_parsers(sub, _add_model, _add_json)
     return parser
 
 

@@ -1,0 +1,132 @@
+"""What the web API and the report compute: plain functions over the public API, returning
+JSON-ready dicts (the same numbers as the CLI's ``--json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import api
+from ..memory.advice import what_would_fit
+from ..models.loader import Model, model_from_config
+from ..planner import SearchSpace, Targets, search
+from ..planner.space import DEFAULT_FORMATS
+from . import svg
+
+MAX_GPUS = 64
+MAX_TOKENS = 1 << 21
+
+
+def resolve_model(name: str | None, config: dict[str, Any] | None, hub: bool = False) -> Model:
+    if config is not None:
+        return model_from_config(config, "pasted config")
+    return api.load_model(name or "", hub=hub)
+
+
+def memory(
+    model: Model,
+    gpu: str,
+    gpus: int,
+    weights: str,
+    kv_dtype: str,
+    context: int | None,
+    batch: int,
+    engine: str,
+    tp: int | None = None,
+    pp: int = 1,
+) -> dict[str, Any]:
+    g = api.load_gpu(gpu)
+    result = api.estimate_memory(
+        model,
+        g,
+        gpus=gpus,
+        tp=tp,
+        pp=pp,
+        weights=weights,
+        kv_dtype=kv_dtype,
+        context=context,
+        batch=batch,
+        engine=engine,
+    )
+    data = result.to_dict()
+    if not result.fits:
+        data["would_fit"] = what_would_fit(model, g, result)
+    data["chart_svg"] = svg.memory_bar(data)
+    return data
+
+
+def perf(
+    model: Model,
+    gpu: str,
+    gpus: int,
+    weights: str,
+    kv_dtype: str,
+    input_len: int,
+    output_len: int,
+    concurrency: int | str,
+    engine: str,
+    tp: int | None = None,
+    pp: int = 1,
+) -> dict[str, Any]:
+    result = api.estimate_perf(
+        model,
+        api.load_gpu(gpu),
+        gpus=gpus,
+        tp=tp,
+        pp=pp,
+        weights=weights,
+        kv_dtype=kv_dtype,
+        input_len=input_len,
+        output_len=output_len,
+        concurrency=concurrency,
+        engine=engine,
+    )
+    return result.to_dict()
+
+
+def matrix(
+    model: Model,
+    gpu: str,
+    gpus: int,
+    input_len: int,
+    output_len: int,
+    concurrency: int | str,
+    engine: str,
+) -> list[dict[str, Any]]:
+    return api.precision_matrix(
+        model,
+        api.load_gpu(gpu),
+        gpus=gpus,
+        input_len=input_len,
+        output_len=output_len,
+        concurrency=concurrency,
+        engine=engine,
+    )
+
+
+def plan(
+    model: Model,
+    input_len: int,
+    output_len: int,
+    ttft_s: float | None,
+    tpot_s: float | None,
+    rate: float | None,
+    budget: float | None,
+    objective: str,
+    gpus: list[str] | None,
+    max_gpus: int,
+    engine: str,
+    formats: list[str] | None = None,
+) -> dict[str, Any]:
+    result = search(
+        model,
+        Targets(input_len, output_len, ttft_s, tpot_s, rate, budget, objective),
+        SearchSpace(
+            gpus=gpus or None,
+            max_gpus=min(max_gpus, MAX_GPUS),
+            engine=engine,
+            formats=tuple(formats) if formats else DEFAULT_FORMATS,
+        ),
+    )
+    data = result.to_dict()
+    data["chart_svg"] = svg.pareto(data)
+    return data
