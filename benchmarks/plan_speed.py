@@ -21,8 +21,10 @@ def main() -> None:
         start = time.perf_counter()
         result = search(model, targets)
         took = time.perf_counter() - start
-        print(f"{name} ({run}): {result.candidates:,} candidates in {took:.3f} s = "
-              f"{result.candidates / took:,.0f} candidates/s; best: {result.plans[0].why[:80]}")
+        print(
+            f"{name} ({run}): {result.candidates:,} candidates in {took:.3f} s = "
+            f"{result.candidates / took:,.0f} candidates/s; best: {result.plans[0].why[:80]}"
+        )
 
 
 if __name__ == "__main__":

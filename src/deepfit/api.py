@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .export import Export, ExportRequest, export_config
 from .hardware import list_gpus, load_gpu
 from .memory import MemoryEstimate, estimate_memory
 from .memory.advice import what_would_fit
@@ -17,6 +18,8 @@ from .planner import search as plan
 from .train import TrainEstimate, estimate_training
 
 __all__ = [
+    "Export",
+    "ExportRequest",
     "MemoryEstimate",
     "OffloadPlan",
     "PerfEstimate",
@@ -29,6 +32,7 @@ __all__ = [
     "estimate_memory",
     "estimate_perf",
     "estimate_training",
+    "export_config",
     "list_gpus",
     "llamacpp_offload",
     "load_gpu",

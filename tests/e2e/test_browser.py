@@ -113,6 +113,7 @@ def test_page_matches_cli(server: str, browser: object) -> None:
     assert page.text_content("#verdict") == "FITS"
     assert int(page.get_attribute("#numbers", "data-total") or 0) == cli["per_gpu"]["total_bytes"]
     assert page.locator("#memory-chart svg rect").count() >= 5
+    assert "vllm serve" in (page.text_content("#command") or "")
     page.click("#copy")
     page.wait_for_function("document.getElementById('copied').textContent.length > 0")
     page.screenshot(path=str(ARTIFACTS / "page.png"), full_page=True)

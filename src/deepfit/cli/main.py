@@ -15,6 +15,8 @@ from typing import NoReturn
 
 from ..errors import BadInputError, DeepfitError
 from . import commands
+from .export_cmd import add_export_parser
+from .measure_cmd import add_measure_parsers
 from .train_cmd import add_train_parser
 from .web_cmd import add_web_parsers
 
@@ -205,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     p.set_defaults(func=commands.plan)
     add_train_parser(sub)
+    add_export_parser(sub)
+    add_measure_parsers(sub)
     add_web_parsers(sub, _add_model, _add_json)
     return parser
 

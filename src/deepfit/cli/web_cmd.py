@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadInputError
+from ..errors import BadInputError, DeepfitError
 
 
 def add_web_parsers(sub: Any, add_model: Any, add_json: Any) -> None:
@@ -16,6 +16,9 @@ def add_web_parsers(sub: Any, add_model: Any, add_json: Any) -> None:
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
     p.add_argument("--port", type=int, default=8765)
+    p.add_argument(
+        "--workers", type=int, default=1, help="server processes (more answer more clients at once)"
+    )
     p.set_defaults(func=serve)
 
     p = sub.add_parser("report", help="a plan as one self-contained HTML file")
@@ -47,7 +50,19 @@ def serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise BadInputError(f"port {args.port} is not valid", "use 1..65535")
     print(f"deepfit: serving http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+    if not 1 <= args.workers <= 64:
+        raise BadInputError(f"--workers {args.workers} is not valid", "use 1..64")
+    if args.workers == 1:
+        uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+    else:
+        uvicorn.run(
+            "deepfit.web.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="warning",
+        )
     return 0
 
 
@@ -121,12 +136,23 @@ def report(args: argparse.Namespace) -> int:
 
 
 def _command(model_id: str, plan: dict[str, Any], context: int, engine: str) -> str | None:
-    """The launch command of the plan, when the exporters are installed with deepfit."""
-    import importlib
+    """The launch command of the plan, checked to fit by the exporter."""
+    from .. import api
 
     try:
-        export = importlib.import_module("deepfit.export")
-        result: Any = export.export_plan(model_id, plan, context=context, engine=engine)
-        return str(result.command)
-    except Exception:  # the report stays useful without a command
-        return None
+        result = api.export_config(
+            api.load_model(model_id),
+            api.load_gpu(plan["gpu"]),
+            engine=engine,
+            gpus=plan["gpus"],
+            tp=plan["tp"],
+            pp=plan["pp"],
+            ep=plan["ep"],
+            weights=plan["weights"],
+            kv_dtype=plan["kv_dtype"],
+            context=context,
+            concurrency=max(1, plan["concurrency"]),
+        )
+        return result.text()
+    except DeepfitError as err:  # the report stays useful without a command
+        return f"# no launch command: {err}"

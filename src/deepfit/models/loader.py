@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,8 +62,9 @@ def model_from_config(
     return Model(parse_architecture(data, model_id, f"config of {model_id}"), origin)
 
 
+@lru_cache(maxsize=128)
 def bundled_model(entry: CatalogEntry) -> Model:
-    """The :class:`Model` of a catalogue entry."""
+    """The :class:`Model` of a catalogue entry (built once: models are immutable)."""
     data = bundled_config(entry)
     arch = parse_architecture(data, entry.id, f"bundled {entry.file}")
     return Model(arch, "bundled", entry.aliases, entry.description)

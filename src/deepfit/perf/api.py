@@ -83,6 +83,10 @@ def estimate_perf(
         engine=engine,
         dp_attention=dp_attention,
     )
+    if efficiency is None:  # the user's own calibration (deepfit calibrate), if any
+        from ..measure.profile import profile_overrides
+
+        efficiency = profile_overrides(engine, gpu.name)
     eff = load_efficiency(engine, efficiency)
     n = _concurrency(concurrency, eff, mem.max_concurrency, mem.gpu_memory_bytes)
     layout = Layout(tp=mem.tp, pp=mem.pp, ep=mem.ep, dp=mem.dp, attention_dp=mem.dp_attention)

@@ -45,7 +45,7 @@ def precision_matrix(model: Model, gpu: Gpu, **kwargs: Any) -> list[dict[str, An
                 "ttft_s": perf.ttft_s,
                 "tpot_s": perf.tpot_s,
                 "output_tokens_per_s": perf.output_tokens_per_s,
-                "quality": "not measured",
+                "quality": _quality(model.id, fmt),
                 "source": perf.source,
             }
         )
@@ -54,6 +54,20 @@ def precision_matrix(model: Model, gpu: Gpu, **kwargs: Any) -> list[dict[str, An
         if base and "error" not in r and base["output_tokens_per_s"]:
             r["speedup_vs_bf16"] = r["output_tokens_per_s"] / base["output_tokens_per_s"]
     return rows
+
+
+def _quality(model_id: str, fmt: str) -> str:
+    """The cited quality effect of ``fmt`` on this model (or a flagged nearest neighbour),
+    else "not measured"."""
+    from ..quality import quality_for
+
+    effect = quality_for(model_id, fmt)
+    if effect is None:
+        return "not measured"
+    where = f" (estimate from {effect.from_model})" if effect.estimate else ""
+    return (
+        f"{effect.loss_percent:+.2f}% {effect.metric} on {effect.benchmark}{where}; {effect.source}"
+    )
 
 
 def _dtype(fmt: str) -> str:

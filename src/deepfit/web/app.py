@@ -7,6 +7,8 @@ contexts at 2M tokens. Bind to 127.0.0.1 unless asked (``deepfit serve --host``)
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Annotated, Any
 
@@ -51,11 +53,23 @@ def _concurrency(text: str) -> int | str:
     return value
 
 
+@asynccontextmanager
+async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """Read the catalogues and build the bundled models once, before the first request."""
+    api.catalog_summary()
+    api.list_gpus()
+    service.memory(api.load_model("qwen2.5-0.5b"), "H100", 1, "auto", "auto", 4096, 1, "vllm")
+    yield
+
+
+# Fast answers (well under a millisecond of work) run on the event loop; the planner's search
+# (a fraction of a second) and training estimates run in the thread pool.
 def create_app() -> FastAPI:
     app = FastAPI(
         title="deepfit",
         version=__version__,
         description="What hardware an LLM needs, and what it will do on it.",
+        lifespan=_lifespan,
     )
 
     @app.middleware("http")
@@ -74,7 +88,7 @@ def create_app() -> FastAPI:
         return JSONResponse({"error": err.message, "hint": err.hint}, status_code=status)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> str:
+    async def index() -> str:
         return (
             resources.files("deepfit.web")
             .joinpath("static")
@@ -83,19 +97,19 @@ def create_app() -> FastAPI:
         )
 
     @app.get("/api/models")
-    def models() -> dict[str, Any]:
+    async def models() -> dict[str, Any]:
         return {"models": api.catalog_summary()}
 
     @app.get("/api/gpus")
-    def gpus() -> dict[str, Any]:
+    async def gpus() -> dict[str, Any]:
         return {"gpus": [g.to_dict() for g in api.list_gpus()]}
 
     @app.get("/api/info")
-    def info(model: Name, hub: bool = False) -> dict[str, Any]:
+    async def info(model: Name, hub: bool = False) -> dict[str, Any]:
         return api.load_model(model, hub=hub).to_dict()
 
     @app.get("/api/memory")
-    def memory(
+    async def memory(
         model: Name,
         gpu: Name,
         gpus: Gpus = 1,
@@ -109,14 +123,14 @@ def create_app() -> FastAPI:
         return service.memory(m, gpu, gpus, weights, kv_dtype, context, batch, engine)
 
     @app.post("/api/memory")
-    def memory_from_config(req: Annotated[ConfigRequest, Body()]) -> dict[str, Any]:
+    async def memory_from_config(req: Annotated[ConfigRequest, Body()]) -> dict[str, Any]:
         m = service.resolve_model(None, req.config)
         return service.memory(
             m, req.gpu, req.gpus, req.weights, req.kv_dtype, req.context, req.batch, req.engine
         )
 
     @app.get("/api/perf")
-    def perf(
+    async def perf(
         model: Name,
         gpu: Name,
         input_len: Tokens,
@@ -141,7 +155,7 @@ def create_app() -> FastAPI:
         )
 
     @app.get("/api/matrix")
-    def matrix(
+    async def matrix(
         model: Name,
         gpu: Name,
         input_len: Tokens,
@@ -175,6 +189,20 @@ def create_app() -> FastAPI:
         return service.plan(
             m, input_len, output_len, ttft_s, tpot_s, rate, budget, objective, gpu, max_gpus, engine
         )
+
+    @app.get("/api/export")
+    def export(
+        model: Name,
+        gpu: Name,
+        gpus: Gpus = 1,
+        weights: str = "auto",
+        kv_dtype: str = "auto",
+        context: Annotated[int | None, Query(ge=1, le=service.MAX_TOKENS)] = None,
+        concurrency: Annotated[int | None, Query(ge=1, le=65536)] = None,
+        engine: Annotated[str, Query(max_length=32)] = "vllm",
+    ) -> dict[str, Any]:
+        m = service.resolve_model(model, None)
+        return service.export(m, gpu, engine, gpus, weights, kv_dtype, context, concurrency)
 
     @app.get("/api/train")
     def train(

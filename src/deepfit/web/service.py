@@ -3,6 +3,8 @@ JSON-ready dicts (the same numbers as the CLI's ``--json``)."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from .. import api
@@ -103,7 +105,67 @@ def matrix(
     )
 
 
+_PLAN_LOCK = threading.Lock()
+_PLANS: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+
+
 def plan(
+    model: Model,
+    input_len: int,
+    output_len: int,
+    ttft_s: float | None,
+    tpot_s: float | None,
+    rate: float | None,
+    budget: float | None,
+    objective: str,
+    gpus: list[str] | None,
+    max_gpus: int,
+    engine: str,
+    formats: list[str] | None = None,
+) -> dict[str, Any]:
+    """A plan. The search is a pure function of its inputs: answers about bundled models are
+    kept (256 of them), and concurrent identical questions are computed once."""
+    args = (
+        input_len,
+        output_len,
+        ttft_s,
+        tpot_s,
+        rate,
+        budget,
+        objective,
+        gpus,
+        max_gpus,
+        engine,
+        formats,
+    )
+    if model.origin != "bundled":
+        return _plan(model, *args)
+    key = (
+        model.id,
+        input_len,
+        output_len,
+        ttft_s,
+        tpot_s,
+        rate,
+        budget,
+        objective,
+        tuple(gpus or ()),
+        max_gpus,
+        engine,
+        tuple(formats or ()),
+    )
+    hit = _PLANS.get(key)
+    if hit is not None:
+        return hit
+    with _PLAN_LOCK:  # one search at a time: the others wait and then read the answer
+        if key not in _PLANS:
+            _PLANS[key] = _plan(model, *args)
+            if len(_PLANS) > 256:
+                _PLANS.popitem(last=False)
+        return _PLANS[key]
+
+
+def _plan(
     model: Model,
     input_len: int,
     output_len: int,
@@ -129,4 +191,37 @@ def plan(
     )
     data = result.to_dict()
     data["chart_svg"] = svg.pareto(data)
+    return data
+
+
+def export(
+    model: Model,
+    gpu: str,
+    engine: str,
+    gpus: int,
+    weights: str,
+    kv_dtype: str,
+    context: int | None,
+    concurrency: int | None,
+    tp: int | None = None,
+    pp: int = 1,
+    ep: int = 1,
+) -> dict[str, Any]:
+    """The launch configuration, checked to fit (the same as ``deepfit export --json``),
+    with the main file as ``command``."""
+    result = api.export_config(
+        model,
+        api.load_gpu(gpu),
+        engine=engine,
+        gpus=gpus,
+        tp=tp,
+        pp=pp,
+        ep=ep,
+        weights=weights,
+        kv_dtype=kv_dtype,
+        context=context,
+        concurrency=concurrency,
+    )
+    data = result.to_dict()
+    data["command"] = result.text()
     return data

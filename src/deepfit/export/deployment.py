@@ -1,0 +1,288 @@
+"""From a request (flags or a plan) to a :class:`Deployment` that deepfit's memory model says
+fits: every number an exporter writes comes from here, checked before anything is printed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from ..errors import BadInputError, NotSupportedError
+from ..hardware import Gpu
+from ..memory import MemoryEstimate, WeightFormat, estimate_memory, load_engine, resolve_format
+from ..models import Model
+from .support import check_weights
+
+ENGINES = ("vllm", "sglang", "trtllm", "llamacpp")
+TARGETS = ("shell", "skypilot", "kubernetes")
+_ENGINE_ALIASES = {
+    "ollama": "llamacpp",
+    "llama.cpp": "llamacpp",
+    "llama-cpp": "llamacpp",
+    "tensorrt-llm": "trtllm",
+    "trt-llm": "trtllm",
+    "skypilot": "vllm",
+    "sky": "vllm",
+    "kubernetes": "vllm",
+    "k8s": "vllm",
+}
+DEFAULT_MAX_SEQS = 256
+"""Concurrency when none is asked for: vLLM's own default max_num_seqs, or less if fewer fit."""
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export. ``None`` means "choose": context = the model's maximum (shortened
+    to what fits when not asked for), concurrency = what fits, up to :data:`DEFAULT_MAX_SEQS`;
+    ``dp_attention`` on for SGLang with MLA models; ``gpus_per_node`` = min(gpus, 8)."""
+
+    engine: str = "vllm"
+    target: str = "shell"
+    gpus: int = 1
+    tp: int | None = None
+    pp: int = 1
+    ep: int = 1
+    weights: str = "auto"
+    kv_dtype: str = "auto"
+    context: int | None = None
+    concurrency: int | None = None
+    memory_fraction: float | None = None
+    dp_attention: bool | None = None
+    spec_tokens: int = 0
+    gpus_per_node: int | None = None
+    model_path: str | None = None
+    port: int = 8000
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A checked deployment. ``concurrency`` is the total over data-parallel replicas;
+    ``memory_fraction`` the engine's budget knob as it will be passed."""
+
+    model: Model
+    gpu: Gpu
+    engine: str
+    target: str
+    weights: WeightFormat
+    context: int
+    concurrency: int
+    memory_fraction: float
+    estimate: MemoryEstimate
+    nodes: int
+    gpus_per_node: int
+    model_path: str
+    model_path_is_placeholder: bool
+    spec_tokens: int
+    port: int
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def tp(self) -> int:
+        return self.estimate.tp
+
+    @property
+    def pp(self) -> int:
+        return self.estimate.pp
+
+    @property
+    def ep(self) -> int:
+        return self.estimate.ep
+
+    @property
+    def dp(self) -> int:
+        return self.estimate.dp
+
+    @property
+    def gpus(self) -> int:
+        return self.estimate.gpus
+
+    @property
+    def per_replica_concurrency(self) -> int:
+        return -(-self.concurrency // self.dp)
+
+    @property
+    def is_mla(self) -> bool:
+        return any(layer.attention.mla is not None for layer in self.model.arch.layers)
+
+
+def canonical_engine(name: str) -> tuple[str, str | None]:
+    """(engine, target implied by the name or None) for ``--engine`` values."""
+    key = name.strip().lower()
+    target = {"skypilot": "skypilot", "sky": "skypilot", "kubernetes": "kubernetes"}.get(key)
+    target = "kubernetes" if key == "k8s" else target
+    key = _ENGINE_ALIASES.get(key, key)
+    if key not in ENGINES:
+        raise BadInputError(
+            f"deepfit cannot export for engine '{name}'",
+            f"use one of: {', '.join(ENGINES)}, ollama, skypilot, kubernetes",
+        )
+    return key, target
+
+
+def _estimate(model: Model, gpu: Gpu, req: ExportRequest, ctx: int, batch: int) -> MemoryEstimate:
+    return estimate_memory(
+        model,
+        gpu,
+        gpus=req.gpus,
+        tp=req.tp,
+        pp=req.pp,
+        ep=req.ep,
+        weights=req.weights,
+        kv_dtype=req.kv_dtype,
+        context=ctx,
+        batch=batch,
+        engine=req.engine,
+        memory_fraction=req.memory_fraction,
+        dp_attention=bool(req.dp_attention),
+    )
+
+
+def longest_context(model: Model, gpu: Gpu, req: ExportRequest, concurrency: int) -> int:
+    """The longest context at which ``concurrency`` sequences fit (0: none does)."""
+    cap = model.arch.max_position_embeddings or (1 << 20)
+
+    def ok(ctx: int) -> bool:
+        est = _estimate(model, gpu, req, ctx, concurrency)
+        return est.fits and est.max_concurrency >= concurrency
+
+    if not ok(1):
+        return 0
+    lo, hi = 1, cap
+    if ok(hi):
+        return hi
+    while lo < hi - 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return lo
+
+
+def _too_much(model: Model, gpu: Gpu, req: ExportRequest, est: MemoryEstimate) -> BadInputError:
+    ctx, conc = est.context_tokens, est.batch
+    options = []
+    if est.max_concurrency >= 1:
+        options.append(f"--concurrency {est.max_concurrency} at --context {ctx}")
+    longest = longest_context(model, gpu, req, conc)
+    if longest >= 1:
+        options.append(f"--context {longest} at --concurrency {conc}")
+    if not options:
+        return BadInputError(
+            f"{model.id} does not fit on {est.gpus} x {gpu.name} with {req.engine} "
+            f"({'; '.join(est.reasons) or 'no room for the KV cache'})",
+            "use more GPUs, a smaller --weights format or a GPU with more memory",
+        )
+    return BadInputError(
+        f"{conc} x {ctx:,} tokens do not fit the KV cache {req.engine} will have on "
+        f"{est.gpus} x {gpu.name} ({est.kv_capacity_tokens:,} tokens per replica)",
+        "the nearest settings that fit: " + " or ".join(options),
+    )
+
+
+def _choose_workload(
+    model: Model, gpu: Gpu, req: ExportRequest, notes: list[str]
+) -> tuple[int, int]:
+    cap = model.arch.max_position_embeddings
+    ctx = req.context if req.context is not None else (cap or 4096)
+    if cap is not None and ctx > cap:
+        raise BadInputError(
+            f"context {ctx:,} is beyond {model.id}'s {cap:,} positions",
+            f"use --context {cap} or less (engines refuse a longer max model length)",
+        )
+    conc = req.concurrency or 1
+    est = _estimate(model, gpu, req, ctx, conc)
+    if req.context is None and not (est.fits and est.max_concurrency >= conc):
+        longest = longest_context(model, gpu, req, conc)
+        if longest >= 1:
+            notes.append(f"context shortened to {longest:,} tokens, the longest that fits")
+            ctx = longest
+            est = _estimate(model, gpu, req, ctx, conc)
+    if not (est.fits and est.max_concurrency >= conc):
+        raise _too_much(model, gpu, req, est)
+    if req.concurrency is None:
+        conc = max(1, min(est.max_concurrency, DEFAULT_MAX_SEQS))
+    return ctx, conc
+
+
+def resolve(model: Model, gpu: Gpu, request: ExportRequest) -> Deployment:
+    """Check ``request`` against the support table and the memory model; raise
+    :class:`BadInputError` (with the nearest valid setting) if anything does not hold."""
+    engine, implied = canonical_engine(request.engine)
+    target = implied or request.target.strip().lower()
+    if target not in TARGETS:
+        raise BadInputError(f"unknown target '{request.target}'", f"use {', '.join(TARGETS)}")
+    if target == "kubernetes" and engine != "vllm":
+        raise NotSupportedError("the Kubernetes export is for vLLM", "use --engine vllm")
+    notes: list[str] = []
+    req = replace(request, engine=engine, target=target)
+    if engine == "llamacpp":
+        from .llamacpp import llamacpp_request
+
+        req = llamacpp_request(model, req, notes)
+    if req.dp_attention is None:
+        req = replace(
+            req,
+            dp_attention=engine == "sglang"
+            and (req.tp or req.gpus) > 1
+            and any(la.attention.mla for la in model.arch.layers),
+        )
+    fmt = resolve_format(model, req.weights)
+    notes.extend(check_weights(engine, fmt, gpu))
+    ctx, conc = _choose_workload(model, gpu, req, notes)
+    est = _estimate(model, gpu, req, ctx, conc)
+    per_node = req.gpus_per_node or min(est.gpus, 8)
+    if est.gpus % per_node:
+        raise BadInputError(
+            f"{est.gpus} GPUs do not fill whole nodes of {per_node}",
+            f"use --gpus-per-node that divides {est.gpus}",
+        )
+    if est.tp > per_node:
+        notes.append(f"tp={est.tp} spans nodes: tensor parallelism over the network is slow")
+    path, placeholder = model_path(model, fmt, engine, req.model_path)
+    if placeholder:
+        notes.append(
+            f"{path} is a placeholder: deepfit does not know where a {fmt.name} checkpoint of "
+            f"{model.id} is published; fill in a real path or Hub id (or pass --model-path)"
+        )
+    profile = load_engine(engine)
+    fraction = req.memory_fraction or profile.memory_fraction(est.tp) or 0.9
+    return Deployment(
+        model,
+        gpu,
+        engine,
+        target,
+        fmt,
+        ctx,
+        conc,
+        fraction,
+        est,
+        est.gpus // per_node,
+        per_node,
+        path,
+        placeholder,
+        req.spec_tokens,
+        req.port,
+        tuple(dict.fromkeys([*notes, *_memory_notes(est)])),
+    )
+
+
+def model_path(model: Model, fmt: WeightFormat, engine: str, given: str | None) -> tuple[str, bool]:
+    """The checkpoint to load and whether it is a placeholder the user must fill in."""
+    if given:
+        return given, False
+    from .support import format_support
+
+    native = resolve_format(model, "auto")
+    sixteen = {"fp32", "bf16", "fp16"}
+    base = model.id.rsplit("/", 1)[-1]
+    if fmt.gguf_ftype is not None:
+        return f"/models/{base}-{fmt.gguf_ftype}.gguf", True
+    if (
+        fmt.name == native.name
+        or (fmt.name in sixteen and native.name in sixteen)
+        or (native.name in sixteen and engine in format_support(fmt).online)
+    ):
+        return model.id, False
+    return f"/models/{base}-{fmt.name}", True
+
+
+def _memory_notes(est: MemoryEstimate) -> list[str]:
+    """The memory model's notes that matter for a launch (not the single-sequence limit,
+    which the export replaces with the context and concurrency it checked)."""
+    return [n for n in est.notes if not n.startswith("the KV cache would hold")]
