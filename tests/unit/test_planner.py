@@ -202,3 +202,22 @@ def test_speed_of_the_full_default_space() -> None:
     )
     assert result.candidates > 100_000
     assert result.plans and all(p.usd_per_hour is not None for p in result.plans)
+
+
+def test_quality_floor_rejects_cited_losses_and_says_what_is_unknown() -> None:
+    """Meta-Llama-3-8B in FP8 loses 0.71% on the OpenLLM v1 average (the quality table's
+    cited row): a 0.5% floor rejects it; formats with no cited figure pass with a note."""
+    from deepfit.quality import quality_for
+
+    effect = quality_for("meta-llama/Meta-Llama-3-8B", "fp8")
+    assert effect is not None and effect.loss_percent > 0.5
+    targets = Targets(input_len=1000, output_len=300, max_quality_loss=0.5)
+    result = search(
+        load_model("llama-3-8b"),
+        targets,
+        SearchSpace(gpus=["H100"], max_gpus=1, formats=("bf16", "fp8", "awq-int4")),
+    )
+    kinds = {r.candidate: r.kind for r in result.rejected}
+    assert kinds.get("H100 SXM x fp8") == "quality"
+    assert all(p.weights != "fp8" for p in result.plans)
+    assert any("awq-int4" in n for n in result.notes)

@@ -130,6 +130,8 @@ def plan(args: argparse.Namespace) -> int:
         rate=pick("rate", None),
         budget_usd_per_hour=args.budget,
         objective=pick("objective", "cost"),
+        max_quality_loss=args.max_quality_loss,
+        quality_benchmark=args.quality_benchmark,
     )
     own = (
         OwnHardware(

@@ -182,6 +182,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="weight formats to consider (repeatable; default bf16 fp8 awq-int4 nvfp4)",
     )
     p.add_argument(
+        "--max-quality-loss",
+        type=_positive_float,
+        default=None,
+        metavar="PCT",
+        help="reject formats whose cited quality loss exceeds PCT percent",
+    )
+    p.add_argument(
+        "--quality-benchmark",
+        default=None,
+        metavar="NAME",
+        help="the benchmark the quality floor applies to (e.g. MMLU, WikiText-2)",
+    )
+    p.add_argument(
         "--prices",
         default=None,
         metavar="CSV",

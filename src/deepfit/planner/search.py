@@ -42,6 +42,11 @@ class Targets:
     rate: float | None = None  # requests per second the deployment must sustain
     budget_usd_per_hour: float | None = None
     objective: str = "cost"
+    #: Quality floor: formats whose cited loss (deepfit.quality) exceeds this many percent
+    #: (on ``quality_benchmark`` when given) are rejected; formats with no cited figure pass,
+    #: and the result says so.
+    max_quality_loss: float | None = None
+    quality_benchmark: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,11 +113,13 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
     families: dict[tuple[str, str], _Family] = {}
     found: list[Plan] = []
     count = 0
+    unknown_quality: list[str] = []
     for fmt_name in space.formats:
         fmt = load_format(fmt_name)
+        too_lossy = _quality_floor(model, fmt.name, targets, unknown_quality)
         ok = []
         for g in gpus:
-            why = runs_format(g, fmt)
+            why = too_lossy or runs_format(g, fmt)
             families.setdefault((g.name, fmt.name), _Family()).unsupported = why
             if why is None:
                 ok.append(g)
@@ -155,10 +162,16 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
                 )
     elapsed = time.perf_counter() - start
     plans = best_plans(found, targets.objective)
+    notes_list: list[str] = []
     if not plans:
-        notes: tuple[str, ...] = ("nothing meets every target; see the rejected families",)
-    else:
-        notes = ()
+        notes_list.append("nothing meets every target; see the rejected families")
+    if unknown_quality:
+        notes_list.append(
+            f"no cited quality figure for {', '.join(unknown_quality)} on this "
+            "model: the quality floor could not be checked for them "
+            "(deepfit eval measures your deployment)"
+        )
+    notes = tuple(notes_list)
     return PlanResult(
         model=model.id,
         objective=targets.objective,
@@ -177,6 +190,27 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
         candidates=count,
         seconds=elapsed,
         notes=notes,
+    )
+
+
+def _quality_floor(model: Model, fmt: str, targets: Targets, unknown: list[str]) -> str | None:
+    """Why ``fmt`` breaks the quality floor (citing the figure), or None."""
+    if targets.max_quality_loss is None or fmt in ("bf16", "fp16", "fp32"):
+        return None
+    from ..quality import quality_floor_ok, quality_for
+
+    effect = quality_for(model.id, fmt, targets.quality_benchmark)
+    ok = quality_floor_ok(effect, targets.max_quality_loss, targets.quality_benchmark)
+    if ok is None or effect is None:
+        unknown.append(fmt)
+        return None
+    if ok:
+        return None
+    where = f", estimated from {effect.from_model}" if effect.estimate else ""
+    return (
+        f"quality: {fmt} loses {effect.loss_percent:.2f}% ({effect.metric} on "
+        f"{effect.benchmark}{where}; {effect.source}), over the "
+        f"{targets.max_quality_loss}% floor"
     )
 
 

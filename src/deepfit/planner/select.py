@@ -93,7 +93,9 @@ def rejections(families: dict[tuple[str, str], Any], targets: Targets) -> list[R
     out = []
     for (gpu, fmt), acc in sorted(families.items()):
         name = f"{gpu} x {fmt}"
-        if acc.unsupported:
+        if acc.unsupported and acc.unsupported.startswith("quality:"):
+            out.append(Rejection(name, acc.unsupported, "quality"))
+        elif acc.unsupported:
             out.append(Rejection(name, acc.unsupported, "unsupported"))
         elif not acc.fits:
             out.append(
