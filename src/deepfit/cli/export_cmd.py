@@ -15,26 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInputError
+from .argtypes import fraction as _fraction
+from .argtypes import positive_int
 
 
 def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if not 1 <= value <= 1 << 30:
-        raise argparse.ArgumentTypeError(f"{value} is out of range (1 .. 2^30)")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not 0.05 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{value} is not in [0.05, 1]")
-    return value
+    return positive_int(text, 1 << 30)
 
 
 def add_export_parser(sub: Any) -> None:

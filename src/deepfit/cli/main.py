@@ -15,6 +15,11 @@ from typing import NoReturn
 
 from ..errors import BadInputError, DeepfitError
 from . import commands
+from .argtypes import concurrency as _concurrency
+from .argtypes import fraction as _fraction
+from .argtypes import positive_float as _positive_float
+from .argtypes import positive_int as _positive_int
+from .argtypes import unit_interval as _unit_interval
 from .export_cmd import add_export_parser
 from .measure_cmd import add_measure_parsers
 from .train_cmd import add_train_parser
@@ -224,50 +229,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_measure_parsers(sub)
     add_web_parsers(sub, _add_model, _add_json)
     return parser
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not 0 < value < 1e12:
-        raise argparse.ArgumentTypeError(f"{value} must be a positive number")
-    return value
-
-
-def _concurrency(text: str) -> int | str:
-    return "max" if text.strip().lower() == "max" else _positive_int(text)
-
-
-def _unit_interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"{value} is not in [0, 1)")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(float(text)) if "e" in text.lower() else int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1 or value > 1 << 40:
-        raise argparse.ArgumentTypeError(f"{value} is out of range (1 .. 2^40)")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not 0.05 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{value} is not in [0.05, 1]")
-    return value
 
 
 def _add_model(p: argparse.ArgumentParser) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from .._bisect import largest_satisfying
 from ..errors import BadInputError, NotSupportedError
 from ..hardware import Gpu
 from ..memory import MemoryEstimate, WeightFormat, estimate_memory, load_engine, resolve_format
@@ -143,15 +144,7 @@ def longest_context(model: Model, gpu: Gpu, req: ExportRequest, concurrency: int
         est = _estimate(model, gpu, req, ctx, concurrency)
         return est.fits and est.max_concurrency >= concurrency
 
-    if not ok(1):
-        return 0
-    lo, hi = 1, cap
-    if ok(hi):
-        return hi
-    while lo < hi - 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
-    return lo
+    return largest_satisfying(ok, cap)
 
 
 def _too_much(model: Model, gpu: Gpu, req: ExportRequest, est: MemoryEstimate) -> BadInputError:

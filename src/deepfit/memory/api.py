@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._bisect import largest_satisfying
 from ..hardware import Gpu
 from ..models.loader import Model
 from .engines import load_engine
@@ -46,15 +47,7 @@ def _longest(model: Model, kv: KvSpec, s: StageMemory, block: int, cap: int) -> 
     def fits(n: int) -> bool:
         return bytes_for_sequence(model.arch, kv, n, s.layers, block) <= s.kv_pool
 
-    if not fits(1):
-        return 0
-    lo, hi = 1, cap
-    if fits(hi):
-        return hi
-    while lo < hi - 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-    return lo
+    return largest_satisfying(fits, cap)
 
 
 def estimate_memory(
