@@ -20,6 +20,7 @@ from .argtypes import fraction as _fraction
 from .argtypes import positive_float as _positive_float
 from .argtypes import positive_int as _positive_int
 from .argtypes import unit_interval as _unit_interval
+from .eval_cmd import add_eval_parser
 from .export_cmd import add_export_parser
 from .measure_cmd import add_measure_parsers
 from .train_cmd import add_train_parser
@@ -227,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(sub)
     add_export_parser(sub)
     add_measure_parsers(sub)
+    add_eval_parser(sub)
     add_web_parsers(sub, _add_model, _add_json)
     return parser
 
