@@ -345,7 +345,7 @@ def validate_view(data: dict[str, Any]) -> RenderableType:
         parts.append(table)
     if data["rows"]:
         rows = Table(title="Rows", title_justify="left")
-        for col in ("row", "engine", "metric", "published", "deepfit", "error"):
+        for col in ("row", "engine", "metric", "published", "deepfit", "source", "error"):
             rows.add_column(col)
         for r in data["rows"]:
             rows.add_row(
@@ -354,6 +354,7 @@ def validate_view(data: dict[str, Any]) -> RenderableType:
                 str(r.get("quantity")),
                 f"{r.get('published', 0):.4g}",
                 f"{r.get('predicted', 0):.4g}",
+                str(r.get("source")),
                 f"{r.get('ape', 0):.1%}",
             )
         parts.append(rows)

@@ -28,6 +28,7 @@ class RowResult:
     run: PublishedRun
     predicted: float
     estimate_concurrency: int
+    source: str = "roofline"  # the prediction's provenance: roofline or calibrated
 
     @property
     def ape(self) -> float:
@@ -54,6 +55,7 @@ class RowResult:
             "quantity": r.quantity.attribute if r.quantity else None,
             "published": r.value,
             "predicted": self.predicted,
+            "source": self.source,
             "ape": self.ape,
             "held_in": r.held_in,
             "trust": r.trust,
@@ -195,5 +197,5 @@ def validate(
             skipped.append((run.row_id, f"deepfit: {exc.message}"))
             continue
         predicted = float(getattr(est, run.quantity.attribute))
-        results.append(RowResult(run, predicted, est.concurrency))
+        results.append(RowResult(run, predicted, est.concurrency, est.source))
     return ValidationReport(tuple(results), tuple(skipped), dict(overrides))
