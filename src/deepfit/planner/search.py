@@ -241,6 +241,10 @@ def _collect(
     if targets.tpot_s is not None:
         slo &= res.tpot <= targets.tpot_s
     running = np.minimum(res.requested, res.running)
+    # Replicas multiply throughput and price alike: per GPU and per user every dp gives the
+    # same numbers, so each (GPU, concurrency) is kept once, with the fewest replicas that
+    # meet the rate and the budget.
+    taken = np.zeros_like(slo)
     for dp in replicas(fam, space.max_gpus):
         n_gpus = fam.tp * fam.pp * dp
         tokens = running[None, :] * dp / res.tpot  # (G, N) output tokens/s
@@ -269,6 +273,10 @@ def _collect(
             if targets.budget_usd_per_hour is not None and (
                 usd is None or usd > targets.budget_usd_per_hour
             ):
+                continue
+            good = good & ~taken[gi]
+            taken[gi] |= good
+            if not good.any():
                 continue
             for ni in _worth_keeping(
                 good, tokens[gi] / n_gpus, res.tpot[gi], usd, targets.objective
