@@ -160,7 +160,12 @@ def run_eval(
     server that stops answering ends the run (``stopped``)."""
     backend = resolve_backend(spec.backend)
     model = probe_server(spec.base_url, spec.served_model)
-    runner: _Runner = _LmEval(spec, model) if backend == "lm-eval" else _Builtin(spec, model)
+    if backend == "lm-eval":
+        from .eval_lmeval import _LmEval
+
+        runner: _Runner = _LmEval(spec, model)
+    else:
+        runner = _Builtin(spec, model)
     runner.check_tasks()
     run_id = uuid.uuid4().hex[:12]
     header = {
@@ -358,245 +363,15 @@ def _cut(text: str, until: Sequence[str]) -> str:
 # ---------------------------------------------------------------- lm-eval backend
 
 
-class _LmEval(_Runner):
-    """lm-evaluation-harness through ``local-completions`` / ``local-chat-completions``."""
+def read_evals(path: Path) -> Any:
+    """See :func:`deepfit.measure.eval_compare.read_evals`."""
+    from .eval_compare import read_evals as read
 
-    def __init__(self, spec: EvalSpec, model: str | None) -> None:
-        self.spec, self.model = spec, model
-        self.lm_eval = _lm_eval("")  # untyped: imported by name
-        self.version = str(getattr(self.lm_eval, "__version__", "?"))
-        self.manager: Any = None
-
-    def check_tasks(self) -> None:
-        TaskManager = _lm_eval(".tasks").TaskManager
-
-        inc = str(self.spec.include_path) if self.spec.include_path else None
-        names = list(self.spec.tasks)
-        if inc:
-            # scanning lm-eval's own ~15,000 task files takes seconds: skip it when the
-            # include path already holds every task asked for
-            local = TaskManager(include_path=inc, include_defaults=False)
-            if set(local.match_tasks(names)) >= set(names):
-                self.manager = local
-                return
-        self.manager = TaskManager(include_path=inc)
-        missing = [t for t in names if t not in set(self.manager.match_tasks(names))]
-        if missing:
-            raise _unknown(
-                missing,
-                self.manager.all_tasks,
-                "list lm-eval's tasks with `lm-eval ls tasks`; local YAML tasks need "
-                "--include-path DIR",
-            )
-
-    def _model_args(self) -> dict[str, Any]:
-        s = self.spec
-        chat = s.api == "chat"
-        args: dict[str, Any] = {
-            "base_url": f"{s.base_url}/v1/{'chat/completions' if chat else 'completions'}",
-            "num_concurrent": s.num_concurrent,
-            "max_retries": s.max_retries,
-            "timeout": math.ceil(s.timeout_s),
-            "max_gen_toks": s.max_gen_toks,
-        }
-        if self.model:
-            args["model"] = self.model
-        if s.tokenizer:
-            args.update(tokenizer=s.tokenizer, tokenizer_backend="huggingface")
-        else:
-            args.update(tokenizer_backend=None, tokenized_requests=False)
-        return args
-
-    def run(self, task: str, write: Callable[[dict[str, Any]], None]) -> list[Score]:
-        try:
-            out = self.lm_eval.simple_evaluate(
-                model="local-chat-completions" if self.spec.api == "chat" else "local-completions",
-                model_args=self._model_args(),
-                tasks=[task],
-                num_fewshot=self.spec.num_fewshot,
-                limit=self.spec.limit,
-                task_manager=self.manager,
-                apply_chat_template=self.spec.api == "chat",
-                log_samples=True,
-            )
-        except Exception as err:  # lm-eval raises anything; turn it into one line
-            raise _classify(task, err) from None
-        if not out:
-            raise _TaskFailed(f"task {task}: lm-eval returned no results")
-        for name, samples in (out.get("samples") or {}).items():
-            for smp in samples:
-                write(_sample_record(name, smp))
-        return _scores(out)
+    return read(path)
 
 
-def _lm_eval(sub: str) -> Any:
-    import importlib
+def compare_evals(a: Any, b: Any) -> list[dict[str, Any]]:
+    """See :func:`deepfit.measure.eval_compare.compare_evals`."""
+    from .eval_compare import compare_evals as compare
 
-    return importlib.import_module("lm_eval" + sub)
-
-
-def _sample_record(task: str, smp: dict[str, Any]) -> dict[str, Any]:
-    metrics = {m: smp.get(m) for m in smp.get("metrics", []) if _is_num(smp.get(m))}
-    resp = smp.get("filtered_resps")
-    return {
-        "type": "eval_sample",
-        "task": task,
-        "index": smp.get("doc_id"),
-        "target": str(smp.get("target")),
-        "response": json.dumps(resp, default=str) if not isinstance(resp, str) else resp,
-        "filter": smp.get("filter"),
-        "scores": metrics,
-    }
-
-
-def _is_num(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _scores(out: dict[str, Any]) -> list[Score]:
-    """Every ``metric,filter`` of every task and group in an lm-eval result."""
-    better = out.get("higher_is_better") or {}
-    nsamp = out.get("n-samples") or {}
-    scores = []
-    for task, res in (out.get("results") or {}).items():
-        for key, value in res.items():
-            if "," not in key or "_stderr," in key or not _is_num(value):
-                continue
-            metric, filt = key.split(",", 1)
-            err = res.get(f"{metric}_stderr,{filt}")
-            n = (nsamp.get(task) or {}).get("effective")
-            scores.append(
-                Score(
-                    task,
-                    metric,
-                    float(value),
-                    filt,
-                    float(err) if _is_num(err) else None,
-                    int(n) if n is not None else None,
-                    bool((better.get(task) or {}).get(metric, True)),
-                )
-            )
-    return scores
-
-
-def _chain(err: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    e: BaseException | None = err
-    while e is not None and e not in seen:
-        seen.append(e)
-        e = e.__cause__ or e.__context__
-    return seen
-
-
-def _classify(task: str, err: BaseException) -> _TaskFailed:
-    """One line for an lm-eval failure; ``server`` when the endpoint is the cause."""
-    chain = _chain(err)
-    names = {type(e).__name__ for e in chain}
-    first = f"{type(err).__name__}: {_reason(err)}"
-    if names & {"ClientConnectorError", "ServerDisconnectedError", "ConnectionRefusedError"}:
-        return _TaskFailed(f"task {task}: the server stopped answering ({first})", server=True)
-    if names & {"ClientResponseError", "HTTPError", "ContentTypeError"}:
-        why = (
-            "; is it OpenAI-compatible and does it serve this --api?"
-            if any(code in first for code in ("404", "405", "ContentType"))
-            else ""
-        )
-        return _TaskFailed(f"task {task}: the server answered with an error ({first}){why}", True)
-    if names & {
-        "DatasetNotFoundError",
-        "FileNotFoundError",
-        "OfflineModeIsEnabled",
-        "LocalEntryNotFoundError",
-        "EmptyDatasetError",
-        "DataFilesNotFoundError",
-    }:
-        return _TaskFailed(
-            f"task {task}: its dataset could not be loaded ({first}); download it while "
-            "online, or define a local task (dataset_path: json) under --include-path"
-        )
-    if "Tokenizer is required" in " ".join(str(e) for e in chain):
-        return _TaskFailed(
-            f"task {task} scores log-likelihoods: it needs --tokenizer PATH (a local HF "
-            "tokenizer) and a server that returns logprobs on /v1/completions"
-        )
-    return _TaskFailed(f"task {task}: {first}")
-
-
-# ---------------------------------------------------------------- reading and comparing
-
-
-@dataclass
-class EvalFile:
-    """The eval runs of one results file, merged: later scores of a task/metric win."""
-
-    path: Path
-    headers: list[dict[str, Any]]
-    scores: dict[tuple[str, str, str], Score]
-    errors: dict[str, str]
-
-    @property
-    def deployment(self) -> dict[str, Any]:
-        return dict(self.headers[-1].get("deployment") or {})
-
-
-def read_evals(path: Path) -> EvalFile:
-    """The ``deepfit eval`` records of a results file (bench lines in it are skipped)."""
-    if not path.is_file():
-        raise BadInputError(f"no results file {path}", "run `deepfit eval URL -o FILE` first")
-    headers: list[dict[str, Any]] = []
-    scores: dict[tuple[str, str, str], Score] = {}
-    errors: dict[str, str] = {}
-    fields = set(Score.__dataclass_fields__)
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # blank, or torn by a crash
-            kind = obj.get("type") if isinstance(obj, dict) else None
-            if kind == "eval":
-                headers.append(obj)
-            elif kind == "eval_score" and headers:
-                s = Score(**{k: v for k, v in obj.items() if k in fields})
-                scores[s.key] = s
-                errors.pop(s.task, None)
-            elif kind == "eval_error" and headers:
-                errors[str(obj.get("task"))] = str(obj.get("error"))
-    if not headers:
-        raise BadInputError(f"{path} holds no eval run", "is it a `deepfit eval` JSONL file?")
-    if not scores:
-        raise BadInputError(f"{path} holds no eval scores", "every task of its runs failed")
-    return EvalFile(path, headers, scores, errors)
-
-
-def compare_evals(a: EvalFile, b: EvalFile) -> list[dict[str, Any]]:
-    """Per task/metric/filter: A, B, ``delta = b - a``, ``relative_change = delta / a``,
-    ``loss_percent`` (positive = B worse) and a 95% interval of ``delta`` from the two
-    standard errors (independent samples, normal approximation)."""
-    rows = []
-    for key in sorted(set(a.scores) | set(b.scores)):
-        sa, sb = a.scores.get(key), b.scores.get(key)
-        va, vb = (sa.value if sa else None), (sb.value if sb else None)
-        delta = rel = loss = ci = None
-        if sa is not None and sb is not None:
-            delta = sb.value - sa.value
-            rel = delta / sa.value if sa.value else None
-            loss = None if rel is None else (-100.0 if sa.higher_is_better else 100.0) * rel
-            if sa.stderr is not None and sb.stderr is not None:
-                ci = 1.96 * math.hypot(sa.stderr, sb.stderr)
-        rows.append(
-            {
-                "task": key[0],
-                "metric": key[1],
-                "filter": key[2],
-                "a": va,
-                "b": vb,
-                "delta": delta,
-                "relative_change": rel,
-                "loss_percent": loss,
-                "delta_ci95": ci,
-                "samples_a": sa.samples if sa else None,
-                "samples_b": sb.samples if sb else None,
-            }
-        )
-    return rows
+    return compare(a, b)
