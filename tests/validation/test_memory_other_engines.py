@@ -10,8 +10,7 @@ SGLang's default budget leaves about 6 GiB.
 from __future__ import annotations
 
 from deepfit import estimate_memory, load_gpu, load_model
-from deepfit.memory.layout import ATTENTION_ROLES
-from deepfit.models.tensors import Split, tensors
+from deepfit.models.tensors import ATTENTION_ROLES, Split, tensors
 from deepfit.units import MiB
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import NotSupportedError
 from ..models.architecture import Architecture
-from ..models.tensors import Role, Tensor, tensors
+from ..models.tensors import ATTENTION_ROLES, FFN_ROLES, Role, Tensor, tensors
 from ._format_table import WeightFormat, format_names, load_format
 from .gguf import GgufModel, gguf_tensor_bytes
 
@@ -107,21 +107,6 @@ class WeightBytes:
         return {**asdict(self), "total": self.total}
 
 
-_ATTENTION = frozenset(
-    {
-        Role.ATTN_Q,
-        Role.ATTN_K,
-        Role.ATTN_V,
-        Role.ATTN_O,
-        Role.MLA_Q_A,
-        Role.MLA_Q_B,
-        Role.MLA_KV_A,
-        Role.MLA_KV_B,
-    }
-)
-_FFN = frozenset({Role.FFN_GATE, Role.FFN_UP, Role.FFN_DOWN})
-
-
 def _component(t: Tensor) -> str:
     if t.mtp:
         return "mtp"
@@ -129,9 +114,9 @@ def _component(t: Tensor) -> str:
         return "embed"
     if t.role is Role.HEAD:
         return "head"
-    if t.role in _ATTENTION:
+    if t.role in ATTENTION_ROLES:
         return "attention"
-    if t.role in _FFN:
+    if t.role in FFN_ROLES:
         return "experts" if t.experts > 1 else "mlp"
     return "other"
 

@@ -13,20 +13,7 @@ from dataclasses import dataclass
 
 from ..errors import BadInputError
 from ..models.architecture import Architecture
-from ..models.tensors import Role, Split, Tensor
-
-ATTENTION_ROLES = frozenset(
-    {
-        Role.ATTN_Q,
-        Role.ATTN_K,
-        Role.ATTN_V,
-        Role.ATTN_O,
-        Role.MLA_Q_A,
-        Role.MLA_Q_B,
-        Role.MLA_KV_A,
-        Role.MLA_KV_B,
-    }
-)
+from ..models.tensors import ATTENTION_ROLES, Role, Split, Tensor
 
 
 @dataclass(frozen=True)

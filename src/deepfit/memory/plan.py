@@ -9,22 +9,9 @@ from dataclasses import dataclass
 
 from .._cache import by_identity
 from ..models.architecture import Architecture
-from ..models.tensors import Role, Tensor, tensors
+from ..models.tensors import ATTENTION_ROLES, Role, Tensor, tensors
 from .formats import WeightFormat, tensor_bytes
 from .layout import Layout, on_stage, shard
-
-ATTN_PROJ = frozenset(
-    {
-        Role.ATTN_Q,
-        Role.ATTN_K,
-        Role.ATTN_V,
-        Role.ATTN_O,
-        Role.MLA_Q_A,
-        Role.MLA_Q_B,
-        Role.MLA_KV_A,
-        Role.MLA_KV_B,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -54,7 +41,7 @@ class StagePlan:
 
 
 def _op_name(role: Role) -> str:
-    if role in ATTN_PROJ:
+    if role in ATTENTION_ROLES:
         return "attn_proj"
     if role is Role.ROUTER:
         return "router"

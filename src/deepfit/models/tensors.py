@@ -37,6 +37,22 @@ class Role(str, Enum):
     MTP_PROJ = "mtp_proj"
 
 
+#: The projections of an attention block (MHA/GQA and MLA), and of a feed-forward block.
+ATTENTION_ROLES = frozenset(
+    {
+        Role.ATTN_Q,
+        Role.ATTN_K,
+        Role.ATTN_V,
+        Role.ATTN_O,
+        Role.MLA_Q_A,
+        Role.MLA_Q_B,
+        Role.MLA_KV_A,
+        Role.MLA_KV_B,
+    }
+)
+FFN_ROLES = frozenset({Role.FFN_GATE, Role.FFN_UP, Role.FFN_DOWN})
+
+
 class Split(str, Enum):
     """How tensor parallelism divides a tensor."""
 

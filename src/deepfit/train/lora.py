@@ -12,39 +12,14 @@ from dataclasses import dataclass
 
 from ..errors import BadInputError
 from ..models.architecture import Architecture
-from ..models.tensors import Role, Tensor, tensors
+from ..models.tensors import ATTENTION_ROLES, FFN_ROLES, Role, Tensor, tensors
 
 #: Named target sets. ``all-linear`` is QLoRA's choice (Dettmers et al. 2023, sec. 4:
 #: adapters on every linear layer are needed to match full fine-tuning); ``qv`` is the
 #: original LoRA paper's.
 TARGETS: dict[str, frozenset[Role]] = {
-    "all-linear": frozenset(
-        {
-            Role.ATTN_Q,
-            Role.ATTN_K,
-            Role.ATTN_V,
-            Role.ATTN_O,
-            Role.MLA_Q_A,
-            Role.MLA_Q_B,
-            Role.MLA_KV_A,
-            Role.MLA_KV_B,
-            Role.FFN_GATE,
-            Role.FFN_UP,
-            Role.FFN_DOWN,
-        }
-    ),
-    "attention": frozenset(
-        {
-            Role.ATTN_Q,
-            Role.ATTN_K,
-            Role.ATTN_V,
-            Role.ATTN_O,
-            Role.MLA_Q_A,
-            Role.MLA_Q_B,
-            Role.MLA_KV_A,
-            Role.MLA_KV_B,
-        }
-    ),
+    "all-linear": ATTENTION_ROLES | FFN_ROLES,
+    "attention": ATTENTION_ROLES,
     "qv": frozenset({Role.ATTN_Q, Role.ATTN_V, Role.MLA_Q_B, Role.MLA_KV_B}),
 }
 
