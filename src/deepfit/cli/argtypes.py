@@ -17,11 +17,15 @@ def positive_int(text: str, hi: int = 1 << 40) -> int:
     return value
 
 
-def positive_float(text: str) -> float:
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+
+
+def positive_float(text: str) -> float:
+    value = _number(text)
     if not 0 < value < 1e12:
         raise argparse.ArgumentTypeError(f"{value} must be a positive number")
     return value
@@ -29,10 +33,7 @@ def positive_float(text: str) -> float:
 
 def fraction(text: str) -> float:
     """An engine memory fraction in [0.05, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    value = _number(text)
     if not 0.05 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{value} is not in [0.05, 1]")
     return value
@@ -40,10 +41,7 @@ def fraction(text: str) -> float:
 
 def unit_interval(text: str) -> float:
     """A share in [0, 1)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    value = _number(text)
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"{value} is not in [0, 1)")
     return value

@@ -395,33 +395,13 @@ def plan_view(data: dict[str, Any]) -> RenderableType:
                 style="dim",
             )
         )
+    from ..planner.result import PLAN_COLUMNS, plan_cells
+
     table = Table(title="Best plans", title_justify="left")
-    for col in (
-        "#",
-        "GPUs",
-        "weights/KV",
-        "tp/pp/ep/dp",
-        "at once",
-        "TTFT ms",
-        "TPOT ms",
-        "tok/s",
-        "$/h",
-        "$/M tok",
-    ):
+    for col in PLAN_COLUMNS:
         table.add_column(col, justify="left" if col in ("GPUs", "weights/KV") else "right")
     for i, p in enumerate(data["plans"], 1):
-        table.add_row(
-            str(i),
-            f"{p['gpus']} x {p['gpu']}",
-            f"{p['weights']}/{p['kv_dtype']}",
-            f"{p['tp']}/{p['pp']}/{p['ep']}/{p['dp']}",
-            f"{p['concurrency']:,}",
-            f"{p['ttft_s'] * 1000:,.0f}",
-            f"{p['tpot_s'] * 1000:,.1f}",
-            f"{p['output_tokens_per_s']:,.0f}",
-            "-" if p["usd_per_hour"] is None else f"{p['usd_per_hour']:,.2f}",
-            "-" if p["usd_per_million_tokens"] is None else f"{p['usd_per_million_tokens']:,.3f}",
-        )
+        table.add_row(*plan_cells(i, p))
     parts.append(table)
     if data["plans"]:
         parts.append(Text.from_markup(f"[green]why #1:[/] {data['plans'][0]['why']}"))

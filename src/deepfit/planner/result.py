@@ -74,3 +74,34 @@ class PlanResult:
             "search_seconds": self.seconds,
             "notes": list(self.notes),
         }
+
+
+#: Columns of a plan table, as the CLI and the HTML report show them.
+PLAN_COLUMNS = (
+    "#",
+    "GPUs",
+    "weights/KV",
+    "tp/pp/ep/dp",
+    "at once",
+    "TTFT ms",
+    "TPOT ms",
+    "output tok/s",
+    "$/h",
+    "$/M tokens",
+)
+
+
+def plan_cells(rank: int, p: dict[str, Any]) -> list[str]:
+    """One plan (``Plan.to_dict()``) as the text cells of :data:`PLAN_COLUMNS`."""
+    return [
+        str(rank),
+        f"{p['gpus']} x {p['gpu']}",
+        f"{p['weights']}/{p['kv_dtype']}",
+        f"{p['tp']}/{p['pp']}/{p['ep']}/{p['dp']}",
+        f"{p['concurrency']:,}",
+        f"{p['ttft_s'] * 1000:,.0f}",
+        f"{p['tpot_s'] * 1000:,.1f}",
+        f"{p['output_tokens_per_s']:,.0f}",
+        "-" if p["usd_per_hour"] is None else f"{p['usd_per_hour']:,.2f}",
+        "-" if p["usd_per_million_tokens"] is None else f"{p['usd_per_million_tokens']:,.3f}",
+    ]

@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 
 from .. import __version__
+from ..planner.result import PLAN_COLUMNS, plan_cells
 from ..units import GiB
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:960px;margin:2rem auto;color:#222}
@@ -36,37 +37,8 @@ def render_report(
 ) -> str:
     """The report as an HTML string."""
     w = plan["workload"]
-    plans = [
-        [
-            "#",
-            "GPUs",
-            "weights/KV",
-            "tp/pp/ep/dp",
-            "at once",
-            "TTFT ms",
-            "TPOT ms",
-            "output tok/s",
-            "$/h",
-            "$/M tokens",
-        ]
-    ]
-    for i, p in enumerate(plan["plans"], 1):
-        plans.append(
-            [
-                str(i),
-                f"{p['gpus']} x {p['gpu']}",
-                f"{p['weights']}/{p['kv_dtype']}",
-                f"{p['tp']}/{p['pp']}/{p['ep']}/{p['dp']}",
-                f"{p['concurrency']:,}",
-                f"{p['ttft_s'] * 1000:,.0f}",
-                f"{p['tpot_s'] * 1000:,.1f}",
-                f"{p['output_tokens_per_s']:,.0f}",
-                "-" if p["usd_per_hour"] is None else f"{p['usd_per_hour']:,.2f}",
-                "-"
-                if p["usd_per_million_tokens"] is None
-                else f"{p['usd_per_million_tokens']:,.3f}",
-            ]
-        )
+    plans = [list(PLAN_COLUMNS)]
+    plans += [plan_cells(i, p) for i, p in enumerate(plan["plans"], 1)]
     parts = [
         f"<h1>deepfit report: {escape(plan['model'])}</h1>",
         f"<p class='muted'>Workload: {w['input_len']:,} input / {w['output_len']:,} output "

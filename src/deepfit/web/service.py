@@ -125,71 +125,29 @@ def plan(
 ) -> dict[str, Any]:
     """A plan. The search is a pure function of its inputs: answers about bundled models are
     kept (256 of them), and concurrent identical questions are computed once."""
-    args = (
-        input_len,
-        output_len,
-        ttft_s,
-        tpot_s,
-        rate,
-        budget,
-        objective,
-        gpus,
-        max_gpus,
-        engine,
-        formats,
+    targets = Targets(input_len, output_len, ttft_s, tpot_s, rate, budget, objective)
+    space = SearchSpace(
+        gpus=gpus or None,
+        max_gpus=min(max_gpus, MAX_GPUS),
+        engine=engine,
+        formats=tuple(formats) if formats else DEFAULT_FORMATS,
     )
     if model.origin != "bundled":
-        return _plan(model, *args)
-    key = (
-        model.id,
-        input_len,
-        output_len,
-        ttft_s,
-        tpot_s,
-        rate,
-        budget,
-        objective,
-        tuple(gpus or ()),
-        max_gpus,
-        engine,
-        tuple(formats or ()),
-    )
+        return _plan(model, targets, space)
+    key = (model.id, targets, tuple(space.gpus or ()), space.max_gpus, engine, space.formats)
     hit = _PLANS.get(key)
     if hit is not None:
         return hit
     with _PLAN_LOCK:  # one search at a time: the others wait and then read the answer
         if key not in _PLANS:
-            _PLANS[key] = _plan(model, *args)
+            _PLANS[key] = _plan(model, targets, space)
             if len(_PLANS) > 256:
                 _PLANS.popitem(last=False)
         return _PLANS[key]
 
 
-def _plan(
-    model: Model,
-    input_len: int,
-    output_len: int,
-    ttft_s: float | None,
-    tpot_s: float | None,
-    rate: float | None,
-    budget: float | None,
-    objective: str,
-    gpus: list[str] | None,
-    max_gpus: int,
-    engine: str,
-    formats: list[str] | None = None,
-) -> dict[str, Any]:
-    result = search(
-        model,
-        Targets(input_len, output_len, ttft_s, tpot_s, rate, budget, objective),
-        SearchSpace(
-            gpus=gpus or None,
-            max_gpus=min(max_gpus, MAX_GPUS),
-            engine=engine,
-            formats=tuple(formats) if formats else DEFAULT_FORMATS,
-        ),
-    )
-    data = result.to_dict()
+def _plan(model: Model, targets: Targets, space: SearchSpace) -> dict[str, Any]:
+    data = search(model, targets, space).to_dict()
     data["chart_svg"] = svg.pareto(data)
     return data
 
