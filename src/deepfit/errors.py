@@ -57,3 +57,7 @@ class OfflineError(BadInputError):
 
 class InfeasibleError(DeepfitError):
     """A valid question whose answer is "nothing fits" (not a user error)."""
+
+
+class TimeLimitError(DeepfitError):
+    """A computation ran past the time it was given (the web server's per-request limit)."""

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from deepfit.web.app import create_app
 
-CLIENT = TestClient(create_app())
+CLIENT = TestClient(create_app(), base_url="http://127.0.0.1")
 
 
 def cli_json(*args: str) -> dict[str, object]:

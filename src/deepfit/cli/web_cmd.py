@@ -19,6 +19,26 @@ def add_web_parsers(sub: Any, add_model: Any, add_json: Any) -> None:
     p.add_argument(
         "--workers", type=int, default=1, help="server processes (more answer more clients at once)"
     )
+    p.add_argument(
+        "--allow-files",
+        metavar="DIR",
+        default=None,
+        help="let requests name config files under DIR (default: bundled models and pasted "
+        "configs only)",
+    )
+    p.add_argument(
+        "--allow-hub",
+        action="store_true",
+        help="let requests fetch configs from the Hugging Face Hub (default: never)",
+    )
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="a host name the server answers to besides localhost (repeatable); needed when "
+        "--host is not a loopback address",
+    )
     p.set_defaults(func=serve)
 
     p = sub.add_parser("report", help="a plan as one self-contained HTML file")
@@ -40,29 +60,37 @@ def add_web_parsers(sub: Any, add_model: Any, add_json: Any) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     try:
-        import uvicorn
-
-        from ..web.app import create_app
+        from ..web.app import Settings
+        from ..web.guard import LOOPBACK
+        from ..web.server import run
+        from ..web.service import Access
     except ImportError:
         raise BadInputError(
             "the web page needs FastAPI and uvicorn", "pip install 'deepfit[web]'"
         ) from None
     if not 0 < args.port < 65536:
         raise BadInputError(f"port {args.port} is not valid", "use 1..65535")
-    print(f"deepfit: serving http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
     if not 1 <= args.workers <= 64:
         raise BadInputError(f"--workers {args.workers} is not valid", "use 1..64")
-    if args.workers == 1:
-        uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
-    else:
-        uvicorn.run(
-            "deepfit.web.app:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level="warning",
-        )
+    files = None
+    if args.allow_files is not None:
+        files = Path(args.allow_files).expanduser()
+        if not files.is_dir():
+            raise BadInputError(
+                f"--allow-files {args.allow_files!r} is not a folder", "name an existing folder"
+            )
+    hosts = [*LOOPBACK, *(args.allowed_host or [])]
+    if args.host not in ("0.0.0.0", "::", ""):
+        hosts.append(args.host)
+    settings = Settings(access=Access(files=files, hub=args.allow_hub), hosts=tuple(hosts))
+    print(f"deepfit: serving http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
+    try:
+        run(args.host, args.port, args.workers, settings)
+    except OSError as exc:
+        raise BadInputError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+            "choose another --port or --host",
+        ) from None
     return 0
 
 

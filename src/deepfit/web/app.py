@@ -1,31 +1,94 @@
 """The JSON API and the page: ``create_app()`` builds a FastAPI app over the public API.
 
 Every endpoint answers with the same numbers as the CLI's ``--json``. Bad input is a 4xx
-with ``{"error", "hint"}``; request bodies are capped at 1 MiB, searches at 64 GPUs and
-contexts at 2M tokens. Bind to 127.0.0.1 unless asked (``deepfit serve --host``).
+with ``{"error", "hint"}``; request bodies are capped at 1 MiB (however they are sent),
+searches at 64 GPUs and contexts at 2M tokens. The server computes only from the request and
+the bundled catalogue unless started with ``--allow-files DIR`` / ``--allow-hub``; it answers
+only requests addressed to its own host name (see :mod:`deepfit.web.guard`), and computes in
+a bounded pool with a time limit per request (see :mod:`deepfit.web.compute`). Bind to
+127.0.0.1 unless asked (``deepfit serve --host``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from importlib import resources
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Body, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__, api
-from ..errors import DeepfitError, InfeasibleError
+from ..errors import BadInputError, DeepfitError, InfeasibleError, TimeLimitError
+from ..models.loader import Model
 from ..train import estimate_training
 from . import service
+from .compute import BusyError, Compute
+from .guard import LOOPBACK, Guard, page_policy
 
+T = TypeVar("T")
 MAX_BODY_BYTES = 1 << 20
 Gpus = Annotated[int, Query(ge=1, le=service.MAX_GPUS)]
 Tokens = Annotated[int, Query(ge=1, le=service.MAX_TOKENS)]
 Engine = Annotated[str, Query(max_length=32)]
 Name = Annotated[str, Query(min_length=1, max_length=200)]
+Text = Annotated[str, Query(max_length=32)]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the server was started: what it may read, which host names it answers to, and
+    how much work it takes on (threads, waiting questions, seconds per question)."""
+
+    access: service.Access = field(default_factory=service.Access)
+    hosts: tuple[str, ...] = LOOPBACK
+    workers: int = 4
+    queue: int = 64
+    limit_s: float = 20.0
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """The settings ``deepfit serve`` hands to its worker processes."""
+        files = os.environ.get("DEEPFIT_SERVE_ALLOW_FILES")
+        hosts = os.environ.get("DEEPFIT_SERVE_HOSTS")
+        return cls(
+            access=service.Access(
+                files=Path(files) if files else None,
+                hub=os.environ.get("DEEPFIT_SERVE_ALLOW_HUB") == "1",
+            ),
+            hosts=tuple(hosts.split(",")) if hosts else LOOPBACK,
+        )
+
+    def to_env(self) -> dict[str, str]:
+        env = {"DEEPFIT_SERVE_HOSTS": ",".join(self.hosts)}
+        if self.access.files is not None:
+            env["DEEPFIT_SERVE_ALLOW_FILES"] = str(self.access.files)
+        if self.access.hub:
+            env["DEEPFIT_SERVE_ALLOW_HUB"] = "1"
+        return env
+
+
+class Problem(BaseModel):
+    """A bad question (400), an answer of "nothing fits" (409), a body over the cap (413),
+    or a busy or timed-out server (503)."""
+
+    error: str
+    hint: str = ""
+
+
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "bad input"},
+    409: {"model": Problem, "description": "a valid question whose answer is: nothing fits"},
+    413: {"model": Problem, "description": "request body over 1 MiB"},
+    503: {"model": Problem, "description": "busy, or the question took too long"},
+}
 
 
 class ConfigRequest(BaseModel):
@@ -62,39 +125,62 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-# Fast answers (well under a millisecond of work) run on the event loop; the planner's search
-# (a fraction of a second) and training estimates run in the thread pool.
-def create_app() -> FastAPI:
+def _page() -> str:
+    return (
+        resources.files("deepfit.web").joinpath("static").joinpath("index.html").read_text("utf-8")
+    )
+
+
+def create_app(settings: Settings | None = None) -> Any:
+    """The ASGI app: the API behind :class:`~deepfit.web.guard.Guard`. Every computation
+    runs in the bounded pool (the event loop only reads requests and writes answers)."""
+    settings = settings or Settings()
+    compute = Compute(settings.workers, settings.queue, settings.limit_s)
+    access = settings.access
     app = FastAPI(
         title="deepfit",
         version=__version__,
         description="What hardware an LLM needs, and what it will do on it.",
         lifespan=_lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load scripts from a CDN: the schema is enough
+        redoc_url=None,
+        responses=ANSWERS,
     )
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        size = request.headers.get("content-length")
-        if size is not None and (not size.isdigit() or int(size) > MAX_BODY_BYTES):
-            return JSONResponse(
-                {"error": "request body too large", "hint": f"at most {MAX_BODY_BYTES} bytes"},
-                status_code=413,
-            )
-        return await call_next(request)
+    async def run(fn: Callable[..., T], *args: Any) -> T:
+        return await compute.run(fn, *args)
+
+    def resolve(name: str | None, config: dict[str, Any] | None = None) -> Model:
+        return service.resolve_model(name, config, access)
 
     @app.exception_handler(DeepfitError)
     async def bad_input(_: Request, err: DeepfitError) -> JSONResponse:
-        status = 409 if isinstance(err, InfeasibleError) else 400
+        status = 400
+        if isinstance(err, InfeasibleError):
+            status = 409
+        elif isinstance(err, (BusyError, TimeLimitError)):
+            status = 503
         return JSONResponse({"error": err.message, "hint": err.hint}, status_code=status)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def index() -> str:
-        return (
-            resources.files("deepfit.web")
-            .joinpath("static")
-            .joinpath("index.html")
-            .read_text(encoding="utf-8")
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        headers = dict(err.headers or {})
+        if err.status_code == 405:  # every method of the path, not only the first route's
+            methods = {
+                m
+                for r in app.routes
+                if isinstance(r, APIRoute) and r.path == request.url.path
+                for m in r.methods or ()
+            }
+            headers["allow"] = ", ".join(sorted(methods))
+        return JSONResponse(
+            {"error": str(err.detail), "hint": ""}, status_code=err.status_code, headers=headers
         )
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> HTMLResponse:
+        html = _page()
+        return HTMLResponse(html, headers={"content-security-policy": page_policy(html)})
 
     @app.get("/api/models")
     async def models() -> dict[str, Any]:
@@ -106,27 +192,43 @@ def create_app() -> FastAPI:
 
     @app.get("/api/info")
     async def info(model: Name, hub: bool = False) -> dict[str, Any]:
-        return api.load_model(model, hub=hub).to_dict()
+        if hub and not access.hub:
+            raise BadInputError(
+                "this server does not fetch configs from the Hugging Face Hub",
+                "paste the config.json (POST /api/memory), or start it with --allow-hub",
+            )
+        return await run(lambda: service.resolve_model(model, None, access).to_dict())
 
     @app.get("/api/memory")
     async def memory(
         model: Name,
         gpu: Name,
         gpus: Gpus = 1,
-        weights: str = "auto",
-        kv_dtype: str = "auto",
+        weights: Text = "auto",
+        kv_dtype: Text = "auto",
         context: Annotated[int | None, Query(ge=1, le=service.MAX_TOKENS)] = None,
         batch: Annotated[int, Query(ge=1, le=65536)] = 1,
         engine: Engine = "vllm",
     ) -> dict[str, Any]:
-        m = service.resolve_model(model, None)
-        return service.memory(m, gpu, gpus, weights, kv_dtype, context, batch, engine)
+        return await run(
+            lambda: service.memory(
+                resolve(model), gpu, gpus, weights, kv_dtype, context, batch, engine
+            )
+        )
 
     @app.post("/api/memory")
     async def memory_from_config(req: Annotated[ConfigRequest, Body()]) -> dict[str, Any]:
-        m = service.resolve_model(None, req.config)
-        return service.memory(
-            m, req.gpu, req.gpus, req.weights, req.kv_dtype, req.context, req.batch, req.engine
+        return await run(
+            lambda: service.memory(
+                resolve(None, req.config),
+                req.gpu,
+                req.gpus,
+                req.weights,
+                req.kv_dtype,
+                req.context,
+                req.batch,
+                req.engine,
+            )
         )
 
     @app.get("/api/perf")
@@ -136,22 +238,16 @@ def create_app() -> FastAPI:
         input_len: Tokens,
         output_len: Tokens,
         gpus: Gpus = 1,
-        weights: str = "auto",
-        kv_dtype: str = "auto",
-        concurrency: str = "1",
+        weights: Text = "auto",
+        kv_dtype: Text = "auto",
+        concurrency: Text = "1",
         engine: Engine = "vllm",
     ) -> dict[str, Any]:
-        m = service.resolve_model(model, None)
-        return service.perf(
-            m,
-            gpu,
-            gpus,
-            weights,
-            kv_dtype,
-            input_len,
-            output_len,
-            _concurrency(concurrency),
-            engine,
+        conc = _concurrency(concurrency)
+        return await run(
+            lambda: service.perf(
+                resolve(model), gpu, gpus, weights, kv_dtype, input_len, output_len, conc, engine
+            )
         )
 
     @app.get("/api/matrix")
@@ -161,18 +257,17 @@ def create_app() -> FastAPI:
         input_len: Tokens,
         output_len: Tokens,
         gpus: Gpus = 1,
-        concurrency: str = "1",
+        concurrency: Text = "1",
         engine: Engine = "vllm",
     ) -> dict[str, Any]:
-        m = service.resolve_model(model, None)
-        return {
-            "matrix": service.matrix(
-                m, gpu, gpus, input_len, output_len, _concurrency(concurrency), engine
-            )
-        }
+        conc = _concurrency(concurrency)
+        rows = await run(
+            lambda: service.matrix(resolve(model), gpu, gpus, input_len, output_len, conc, engine)
+        )
+        return {"matrix": rows}
 
     @app.get("/api/plan")
-    def plan(
+    async def plan(
         model: Name,
         input_len: Tokens = 1024,
         output_len: Tokens = 256,
@@ -181,31 +276,34 @@ def create_app() -> FastAPI:
         rate: Annotated[float | None, Query(gt=0, le=1e6)] = None,
         budget: Annotated[float | None, Query(gt=0, le=1e7)] = None,
         objective: Annotated[str, Query(pattern="^(cost|throughput|latency)$")] = "cost",
-        gpu: Annotated[list[str] | None, Query(max_length=64)] = None,
+        gpu: Annotated[
+            list[Annotated[str, Query(max_length=64)]] | None, Query(max_length=64)
+        ] = None,
         max_gpus: Gpus = 64,
         engine: Engine = "vllm",
     ) -> dict[str, Any]:
-        m = service.resolve_model(model, None)
-        return service.plan(
-            m, input_len, output_len, ttft_s, tpot_s, rate, budget, objective, gpu, max_gpus, engine
-        )
+        targets = (input_len, output_len, ttft_s, tpot_s, rate, budget, objective)
+        return await run(lambda: service.plan(resolve(model), *targets, gpu, max_gpus, engine))
 
     @app.get("/api/export")
-    def export(
+    async def export(
         model: Name,
         gpu: Name,
         gpus: Gpus = 1,
-        weights: str = "auto",
-        kv_dtype: str = "auto",
+        weights: Text = "auto",
+        kv_dtype: Text = "auto",
         context: Annotated[int | None, Query(ge=1, le=service.MAX_TOKENS)] = None,
         concurrency: Annotated[int | None, Query(ge=1, le=65536)] = None,
-        engine: Annotated[str, Query(max_length=32)] = "vllm",
+        engine: Engine = "vllm",
     ) -> dict[str, Any]:
-        m = service.resolve_model(model, None)
-        return service.export(m, gpu, engine, gpus, weights, kv_dtype, context, concurrency)
+        return await run(
+            lambda: service.export(
+                resolve(model), gpu, engine, gpus, weights, kv_dtype, context, concurrency
+            )
+        )
 
     @app.get("/api/train")
-    def train(
+    async def train(
         model: Name,
         gpu: Name,
         gpus: Gpus = 8,
@@ -213,18 +311,29 @@ def create_app() -> FastAPI:
         zero: Annotated[int, Query(ge=0, le=3)] = 3,
         seq_len: Annotated[int, Query(ge=1, le=1 << 20)] = 4096,
     ) -> dict[str, Any]:
-        from ..train import Recipe, Workload
-        from ..train.methods import Method
+        return await run(lambda: _train(resolve(model), gpu, gpus, method, zero, seq_len))
 
-        m = service.resolve_model(model, None)
-        est = estimate_training(
-            m,
-            api.load_gpu(gpu),
-            gpus,
-            recipe=Recipe(method=Method(method)),
-            workload=Workload(seq_len=seq_len),
-            zero=zero,
-        )
-        return est.to_dict()
+    return Guard(app, settings.hosts, MAX_BODY_BYTES)
 
-    return app
+
+def _train(
+    model: Model, gpu: str, gpus: int, method: str, zero: int, seq_len: int
+) -> dict[str, Any]:
+    from ..train import Recipe, Workload
+    from ..train.methods import Method
+
+    est = estimate_training(
+        model,
+        api.load_gpu(gpu),
+        gpus,
+        recipe=Recipe(method=Method(method)),
+        workload=Workload(seq_len=seq_len),
+        zero=zero,
+    )
+    return est.to_dict()
+
+
+def create_app_from_env() -> Any:
+    """The app of one of ``deepfit serve --workers N``'s processes (settings from the
+    environment ``deepfit serve`` set)."""
+    return create_app(Settings.from_env())

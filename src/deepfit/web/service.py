@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .. import api
+from ..errors import ConfigError, DeepfitError, UnknownModelError
 from ..memory.advice import what_would_fit
-from ..models.loader import Model, model_from_config
+from ..models.catalog import HUB_ID, find_entry
+from ..models.loader import Model, bundled_model, model_from_config
 from ..planner import SearchSpace, Targets, search
 from ..planner.space import DEFAULT_FORMATS
 from . import svg
@@ -18,10 +22,56 @@ MAX_GPUS = 64
 MAX_TOKENS = 1 << 21
 
 
-def resolve_model(name: str | None, config: dict[str, Any] | None, hub: bool = False) -> Model:
+@dataclass(frozen=True)
+class Access:
+    """What the server may read beyond the request and the bundled catalogue: config files
+    under ``files`` (``deepfit serve --allow-files DIR``) and the Hub (``--allow-hub``)."""
+
+    files: Path | None = None
+    hub: bool = False
+
+
+def resolve_model(
+    name: str | None, config: dict[str, Any] | None, access: Access | None = None
+) -> Model:
+    """The model a request names: a pasted config, a bundled model, or (only where ``access``
+    allows) a config file under the allowed folder or a Hub id. Errors never carry a file's
+    path or content."""
     if config is not None:
         return model_from_config(config, "pasted config")
-    return api.load_model(name or "", hub=hub)
+    access = access or Access()
+    text = (name or "").strip()
+    entry = find_entry(text) if text else None
+    if entry is not None and entry.bundled:
+        return bundled_model(entry)
+    if access.files is not None and text:
+        path = _allowed_file(access.files, text)
+        if path is not None:
+            try:
+                return api.load_model(path)
+            except DeepfitError as err:
+                raise ConfigError(
+                    f"the config '{text[:80]}' under the allowed folder is not usable",
+                    err.hint,
+                ) from None
+    if access.hub and text and (entry is not None or HUB_ID.match(text)):
+        return api.load_model(text, hub=True)
+    raise UnknownModelError(
+        f"unknown model '{text[:80]}'",
+        "this server answers for the bundled models (GET /api/models) and pasted configs "
+        "(POST a config.json)",
+    )
+
+
+def _allowed_file(root: Path, name: str) -> Path | None:
+    """``name`` as a path inside ``root`` (relative names are taken from ``root``), or None
+    when it leaves ``root`` (``..``, links) or names nothing there."""
+    try:
+        base = root.resolve(strict=True)
+        path = (base / name).resolve(strict=True)
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return path if path.is_relative_to(base) else None
 
 
 def memory(
@@ -127,7 +177,7 @@ def plan(
     kept (256 of them), and concurrent identical questions are computed once."""
     targets = Targets(input_len, output_len, ttft_s, tpot_s, rate, budget, objective)
     space = SearchSpace(
-        gpus=gpus or None,
+        gpus=_distinct_gpus(gpus),
         max_gpus=min(max_gpus, MAX_GPUS),
         engine=engine,
         formats=tuple(formats) if formats else DEFAULT_FORMATS,
@@ -144,6 +194,16 @@ def plan(
             if len(_PLANS) > 256:
                 _PLANS.popitem(last=False)
         return _PLANS[key]
+
+
+def _distinct_gpus(names: list[str] | None) -> list[str] | None:
+    """Each GPU once, by its catalogue name (``H100``, ``h100`` and ``H100 SXM`` are one)."""
+    if not names:
+        return None
+    seen: dict[str, str] = {}
+    for name in names:
+        seen.setdefault(api.load_gpu(name).name, name)
+    return list(seen.values())
 
 
 def _plan(model: Model, targets: Targets, space: SearchSpace) -> dict[str, Any]:
