@@ -8,6 +8,7 @@ memory-backed ``emptyDir`` because NCCL and vLLM's workers exchange tensors thro
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .deployment import Deployment
@@ -20,8 +21,9 @@ SHM = "16Gi"
 
 
 def _name(dep: Deployment) -> str:
-    base = dep.model.id.rsplit("/", 1)[-1].lower().replace(".", "-").replace("_", "-")
-    return ("vllm-" + base)[:50].rstrip("-")
+    """A DNS-1123 label from the model id (lowercase letters, digits and ``-``)."""
+    base = re.sub(r"[^a-z0-9]+", "-", dep.model.id.rsplit("/", 1)[-1].lower())
+    return ("vllm-" + base)[:50].strip("-")
 
 
 def _container(dep: Deployment, name: str, command: list[str], probe: bool) -> dict[str, Any]:

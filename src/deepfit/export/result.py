@@ -8,11 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-_VAR = re.compile(r"^[A-Za-z0-9_./:,=@+-]*(\$\{[A-Z0-9_]+\}[A-Za-z0-9_./:,=@+-]*)+$")
+_VAR = re.compile(
+    r"^[A-Za-z0-9_./:,=@+-]*(\$\{(?:HEAD_IP|NODE_RANK|NODE[0-9]+_IP)\}[A-Za-z0-9_./:,=@+-]*)+$"
+)
 
 
 def quote(word: str) -> str:
-    """Shell-quote ``word``, leaving ``${VAR}`` references (node addresses, ranks) to expand."""
+    """Shell-quote ``word``, leaving the scripts' own ``${VAR}`` references (the head node's
+    address, node addresses and ranks) to expand; every other word is a literal."""
     return f'"{word}"' if _VAR.match(word) else shlex.quote(word)
 
 

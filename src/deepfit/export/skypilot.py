@@ -10,6 +10,7 @@ Fields follow SkyPilot's task YAML reference (docs: Reference > YAML spec): ``re
 from __future__ import annotations
 
 import math
+import re
 
 from ..errors import NotSupportedError
 from ..memory import weight_bytes
@@ -78,7 +79,9 @@ def export_skypilot(dep: Deployment, inner: Export) -> Export:
         )
     disk = disk_gb(dep)
     task = {
-        "name": "deepfit-" + dep.model.id.rsplit("/", 1)[-1].lower().replace(".", "-"),
+        "name": ("deepfit-" + re.sub(r"[^a-z0-9]+", "-", dep.model.id.rsplit("/", 1)[-1].lower()))[
+            :60
+        ].strip("-"),
         "resources": {
             "accelerators": f"{name}:{dep.gpus_per_node}",
             "disk_size": disk,

@@ -3,7 +3,8 @@
 It covers exactly what the exporters produce: mappings, lists, strings, integers, floats,
 booleans and None. Strings that YAML could read as something else (``yes``, ``1e3``,
 ``null``, ``"a: b"``) are double-quoted as JSON strings, which YAML 1.2 reads back verbatim;
-multi-line strings become literal blocks (``|``). The tests parse every file with PyYAML
+multi-line strings become literal blocks (``|``) where that gives them back exactly, and
+double-quoted strings otherwise. The tests parse every file with PyYAML
 and compare it with the data it came from.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 _PLAIN = re.compile(r"^[A-Za-z_/.][A-Za-z0-9_./@+=-]*$")
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 _RESERVED = frozenset(
     {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "nan", "inf"}
 )
@@ -59,10 +61,23 @@ def _lines(value: Any, indent: int) -> list[str]:
     return [pad + _scalar(value)]
 
 
+def _blockable(text: str) -> bool:
+    """Whether a literal block (``|``) gives ``text`` back exactly: several lines, the first
+    not indented (YAML would take its indent for the block's), at most one final newline,
+    and nothing but printable characters and tabs."""
+    return (
+        "\n" in text
+        and not text.startswith((" ", "\t", "\n"))
+        and not text.endswith("\n\n")
+        and not _UNPRINTABLE.search(text)
+        and not any(line.endswith((" ", "\t")) for line in text.split("\n"))
+    )
+
+
 def _entry(head: str, item: Any, indent: int, in_list: bool = False) -> list[str]:
     nested = isinstance(item, (Mapping, list, tuple)) and len(item) > 0
     if not nested:
-        if isinstance(item, str) and "\n" in item:
+        if isinstance(item, str) and _blockable(item):
             return [f"{head} {_block(item, indent + 2)}"]
         text = (
             "{}" if isinstance(item, Mapping) else "[]" if isinstance(item, (list, tuple)) else ""

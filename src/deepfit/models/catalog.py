@@ -112,7 +112,12 @@ def local_config(name: str) -> tuple[dict[str, Any], str] | None:
         path = path / "config.json"
     data = read_config_file(path)
     model_id = data.get("_name_or_path")
-    if not isinstance(model_id, str) or not model_id or len(model_id) > 200:
+    if (
+        not isinstance(model_id, str)
+        or not model_id
+        or len(model_id) > 200
+        or not model_id.isprintable()  # a line break would end a comment in an export
+    ):
         model_id = str(path.parent.name if path.name == "config.json" else path.stem)
     return data, model_id
 
