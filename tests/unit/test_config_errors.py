@@ -111,7 +111,7 @@ def test_huge_file_is_refused_without_reading(tmp_path: Path) -> None:
     big = tmp_path / "config.json"
     with big.open("wb") as fh:  # sparse: 1 GiB on paper, no disk used
         fh.truncate(1 << 30)
-    with pytest.raises(ConfigError, match="larger than any model config"):
+    with pytest.raises(ConfigError, match="bytes, over the"):
         load_model(str(big))
 
 
@@ -124,7 +124,7 @@ def test_path_to_folder_and_file(tmp_path: Path) -> None:
 
 
 def test_folder_without_config(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="not a file"):
+    with pytest.raises(ConfigError, match="No such file"):
         load_model(str(tmp_path))
 
 

@@ -103,16 +103,21 @@ def add_export_parser(sub: Any) -> None:
 
 
 def _read_plan(path: str) -> Any:
+    from .._files import read_text
+
+    text = read_text(
+        path,
+        "plan file",
+        max_bytes=16 << 20,
+        hint="pass the output of `deepfit plan --json` ('-' reads it from stdin)",
+        stdin=True,
+    )
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text()
         return json.loads(text)
-    except OSError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
+        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
         raise BadInputError(
-            f"cannot read plan file {path}: {exc.strerror}", "check the path"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise BadInputError(
-            f"plan file {path} is not JSON ({exc.msg})", "pass the output of `deepfit plan --json`"
+            f"plan file {path} is not JSON ({detail})", "pass the output of `deepfit plan --json`"
         ) from None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import sys
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -243,7 +244,7 @@ def bench(args: argparse.Namespace) -> int:
         prompts = lambda level: rows  # noqa: E731
     else:
         prompts = lambda level: synthetic_prompts(  # noqa: E731
-            args.requests, inp, outl, args.seed + hash(level) % 1000
+            args.requests, inp, outl, args.seed + zlib.crc32(str(level).encode()) % 1000
         )
     out = args.output or Path(f"deepfit-bench-{_dt.datetime.now():%Y%m%d-%H%M%S}.jsonl")
     workload = {
@@ -393,6 +394,10 @@ def monitor(args: argparse.Namespace) -> int:
         else:
             nvml = opened
     samples = args.samples if (args.samples or args.duration) else 60
+    if args.output is not None:
+        from .._files import check_output
+
+        check_output(args.output, "monitor output")
     rows = mon.samples(nvml, args.interval, samples, args.duration, predicted)
     try:
         if args.output is None:

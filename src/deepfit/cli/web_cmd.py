@@ -96,10 +96,12 @@ def serve(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     from .. import api
+    from .._files import check_output
     from ..planner import load_scenario
     from ..web import service
     from ..web.report import render_report
 
+    check_output(args.out, "report")
     model = api.load_model(args.model, hub=args.hub)
     preset = load_scenario(args.scenario) if args.scenario else None
 

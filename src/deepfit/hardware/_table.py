@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from deepfit._files import read_text
 from deepfit.errors import CatalogError
 from deepfit.hardware.gpu import NOT_SUPPORTED, UNKNOWN, Rate
 
@@ -105,17 +106,9 @@ def bundled_text(file_name: str) -> str:
 
 def user_text(path: str | Path) -> str:
     """The text of a user-supplied catalogue file; unreadable files raise CatalogError."""
-    try:
-        return Path(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise CatalogError(
-            f"cannot read catalogue file {str(path)!r}: {exc.strerror or exc}",
-            hint="check the path",
-        ) from None
-    except UnicodeDecodeError:
-        raise CatalogError(
-            f"catalogue file {str(path)!r} is not UTF-8 text", hint="save it as UTF-8 CSV"
-        ) from None
+    return read_text(
+        path, "catalogue file", max_bytes=16 << 20, hint="give a UTF-8 CSV file", error=CatalogError
+    )
 
 
 def read_rows(

@@ -23,7 +23,6 @@ import datetime as _dt
 import importlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -218,20 +217,15 @@ def save_measurement(
 
     Returns the file, or ``None`` if it could not be written (the cache is optional).
     """
+    from deepfit._files import locked, write_atomic
+
     path = cache_path(environ)
-    entries = _read_cache(path)
-    entries[cache_key()] = measurement.to_dict()
-    text = json.dumps({"format": CACHE_FORMAT, "machines": entries}, indent=2, sort_keys=True)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".cpu.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        with locked(path):  # other processes' entries written meanwhile are kept
+            entries = _read_cache(path)
+            entries[cache_key()] = measurement.to_dict()
+            data = {"format": CACHE_FORMAT, "machines": entries}
+            write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     except OSError:
         return None
     return path
@@ -239,9 +233,13 @@ def save_measurement(
 
 def _read_cache(path: Path) -> dict[str, Any]:
     """The file's entries by machine key; ``{}`` for a missing, unreadable or corrupt file."""
+    from deepfit._files import read_text
+
+    if not path.exists():
+        return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_text(path, "CPU cache", max_bytes=4 << 20))
+    except (BadInputError, ValueError, RecursionError):
         return {}
     if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
         return {}

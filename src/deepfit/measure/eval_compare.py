@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 from ..errors import BadInputError
 from .evaluate import Score
+from .results import jsonl_objects, malformed
 
 
 @dataclass
@@ -28,29 +28,42 @@ class EvalFile:
         return dict(self.headers[-1].get("deployment") or {})
 
 
+def _check_score(s: Score) -> None:
+    """The types a score must have to be compared (a hand-edited file may break them)."""
+    if not all(isinstance(x, str) for x in s.key):
+        raise TypeError("task, metric and filter must be strings")
+    for name in ("value", "stderr"):
+        v = getattr(s, name)
+        if (v is not None or name == "value") and (
+            isinstance(v, bool) or not isinstance(v, (int, float))
+        ):
+            raise TypeError(f"{name} must be a number")
+    if s.samples is not None and (isinstance(s.samples, bool) or not isinstance(s.samples, int)):
+        raise TypeError("samples must be a whole number")
+
+
 def read_evals(path: Path) -> EvalFile:
     """The ``deepfit eval`` records of a results file (bench lines in it are skipped)."""
-    if not path.is_file():
+    if not path.exists():
         raise BadInputError(f"no results file {path}", "run `deepfit eval URL -o FILE` first")
     headers: list[dict[str, Any]] = []
     scores: dict[tuple[str, str, str], Score] = {}
     errors: dict[str, str] = {}
     fields = set(Score.__dataclass_fields__)
-    with path.open(encoding="utf-8") as f:
-        for line in f:
+    for n, obj in jsonl_objects(path, "eval results file"):
+        kind = obj.get("type")
+        if kind == "eval":
+            headers.append(obj)
+        elif kind == "eval_score" and headers:
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # blank, or torn by a crash
-            kind = obj.get("type") if isinstance(obj, dict) else None
-            if kind == "eval":
-                headers.append(obj)
-            elif kind == "eval_score" and headers:
                 s = Score(**{k: v for k, v in obj.items() if k in fields})
+                _check_score(s)
                 scores[s.key] = s
-                errors.pop(s.task, None)
-            elif kind == "eval_error" and headers:
-                errors[str(obj.get("task"))] = str(obj.get("error"))
+            except (TypeError, ValueError) as exc:
+                raise malformed(path, n, exc) from None
+            errors.pop(s.task, None)
+        elif kind == "eval_error" and headers:
+            errors[str(obj.get("task"))] = str(obj.get("error"))
     if not headers:
         raise BadInputError(f"{path} holds no eval run", "is it a `deepfit eval` JSONL file?")
     if not scores:

@@ -271,7 +271,10 @@ class _Builtin(_Runner):
         path = self._file(task)
         assert path is not None  # check_tasks ran
         rows: list[dict[str, Any]] = []
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        from .._files import read_text
+
+        text = read_text(path, f"task {task} file", max_bytes=256 << 20)
+        for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:

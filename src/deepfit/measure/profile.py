@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -57,9 +56,14 @@ def _engine(engine: str) -> str:
 def load_profile(path: Path | None = None) -> dict[str, Any]:
     """The whole profile (``{"format": 1, "entries": {key: entry}}``); empty if absent."""
     p = path or profile_path()
+    from .._files import read_text
+    from ..errors import BadInputError
+
+    if not p.exists():
+        return {"format": FORMAT, "entries": {}}
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        data = json.loads(read_text(p, "calibration profile", max_bytes=16 << 20))
+    except (BadInputError, json.JSONDecodeError, RecursionError):
         return {"format": FORMAT, "entries": {}}
     if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
         return {"format": FORMAT, "entries": {}}
@@ -84,16 +88,15 @@ def profile_overrides(
 
 def save_entry(engine: str, gpu_name: str, entry: dict[str, Any], path: Path | None = None) -> Path:
     """Store one fit (``{"factors": {...}, ...}``) under its key, atomically."""
+    from .._files import locked, write_atomic
+
     p = path or profile_path()
-    data = load_profile(p)
-    data["format"] = FORMAT
-    data["entries"][profile_key(engine, gpu_name)] = entry
     try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".calibration-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-        os.replace(tmp, p)
+        with locked(p):  # read, change and write as one step: concurrent fits all land
+            data = load_profile(p)
+            data["format"] = FORMAT
+            data["entries"][profile_key(engine, gpu_name)] = entry
+            write_atomic(p, json.dumps(data, indent=1, sort_keys=True))
     except OSError as exc:
         raise BadInputError(
             f"cannot write the calibration profile {p}: {exc}",
@@ -104,9 +107,14 @@ def save_entry(engine: str, gpu_name: str, entry: dict[str, Any], path: Path | N
 
 def remove_entry(engine: str, gpu_name: str, path: Path | None = None) -> bool:
     """Forget one calibration; True if there was one."""
+    from .._files import locked, write_atomic
+
     p = path or profile_path()
-    data = load_profile(p)
-    if data["entries"].pop(profile_key(engine, gpu_name), None) is None:
+    if not p.exists():
         return False
-    p.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+    with locked(p):
+        data = load_profile(p)
+        if data["entries"].pop(profile_key(engine, gpu_name), None) is None:
+            return False
+        write_atomic(p, json.dumps(data, indent=1, sort_keys=True))
     return True

@@ -115,9 +115,17 @@ class JsonlWriter:
     """Appends one JSON object per line and pushes it to disk at once (flush + fsync)."""
 
     def __init__(self, path: Path) -> None:
+        from .._files import check_output
+
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] = path.open("a", encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            check_output(path, "results file")
+            self._file: IO[str] = path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise BadInputError(
+                f"cannot write results file {path}: {exc.strerror or exc}", "choose another path"
+            ) from None
 
     def write(self, obj: dict[str, Any]) -> None:
         self._file.write(json.dumps(obj, separators=(",", ":")) + "\n")
@@ -146,30 +154,49 @@ class BenchRun:
 
 def read_runs(path: Path) -> list[BenchRun]:
     """Every run in a results file, in order. A torn last line (a crash mid-write) is skipped."""
-    if not path.is_file():
+    if not path.exists():
         raise BadInputError(f"no results file {path}", "run `deepfit bench URL --output FILE`")
     runs: dict[str, BenchRun] = {}
-    for obj in _lines(path):
+    for n, obj in jsonl_objects(path, "results file"):
         kind, run_id = obj.get("type"), str(obj.get("run_id"))
-        if kind == "run":
-            runs[run_id] = BenchRun(RunHeader.from_dict(obj), source=str(path))
-        elif run_id in runs and kind == "request":
-            runs[run_id].requests.append(RequestRecord.from_dict(obj))
-        elif run_id in runs and kind == "metrics":
-            runs[run_id].metrics.append(obj)
+        try:
+            if kind == "run":
+                runs[run_id] = BenchRun(RunHeader.from_dict(obj), source=str(path))
+            elif run_id in runs and kind == "request":
+                runs[run_id].requests.append(RequestRecord.from_dict(obj))
+            elif run_id in runs and kind == "metrics":
+                runs[run_id].metrics.append(obj)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise malformed(path, n, exc) from None
     if not runs:
         raise BadInputError(f"{path} holds no bench run", "is it a `deepfit bench` JSONL file?")
     return list(runs.values())
 
 
-def _lines(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line torn by a crash
-            if isinstance(obj, dict):
-                yield obj
+MAX_RESULTS_BYTES = 256 << 20
+
+
+def jsonl_objects(path: Path, what: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) of each JSON object line of a results file, read through the
+    bounded reader; blank lines, lines that are not objects and torn lines are skipped."""
+    from .._files import read_text
+
+    text = read_text(path, what, max_bytes=MAX_RESULTS_BYTES, hint="pass a deepfit JSONL file")
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            continue  # a line torn by a crash
+        if isinstance(obj, dict):
+            yield n, obj
+
+
+def malformed(path: Path, line: int, exc: BaseException) -> BadInputError:
+    """The error for a record with missing or mistyped fields."""
+    detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)[:120]
+    return BadInputError(
+        f"{path} line {line} is a malformed record ({detail})",
+        "pass a file written by deepfit, unedited",
+    )

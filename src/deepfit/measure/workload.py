@@ -67,6 +67,10 @@ _WORDS = [
 ]
 
 
+MAX_LENGTH = 1 << 21
+"""The longest prompt or answer, in tokens, a bench request may ask for (2M)."""
+
+
 @dataclass(frozen=True)
 class Lengths:
     """A token-count distribution: ``fixed:N`` (or just ``N``), ``uniform:LO:HI`` or
@@ -82,25 +86,30 @@ class Lengths:
         try:
             if len(parts) == 1 or (parts[0] == "fixed" and len(parts) == 2):
                 n = int(parts[-1])
-                if n < 1:
+                if not 1 <= n <= MAX_LENGTH:
                     raise ValueError
                 return cls("fixed", n)
             if parts[0] in ("uniform", "normal") and len(parts) == 3:
                 a, b = float(parts[1]), float(parts[2])
-                if a < 1 or b < 0 or (parts[0] == "uniform" and b < a):
+                # within bounds (the comparisons are false for nan): a prompt of 1e308
+                # tokens would never be built
+                if not (1 <= a <= MAX_LENGTH and 0 <= b <= MAX_LENGTH):
+                    raise ValueError
+                if parts[0] == "uniform" and b < a:
                     raise ValueError
                 return cls(parts[0], a, b)
         except ValueError:
             pass
         raise BadInputError(
-            f"bad length {text!r}", "use N, fixed:N, uniform:LO:HI or normal:MEAN:STD"
+            f"bad length {text[:40]!r}",
+            f"use N, fixed:N, uniform:LO:HI or normal:MEAN:STD with numbers in 1..{MAX_LENGTH:,}",
         )
 
     def sample(self, rng: random.Random) -> int:
         if self.kind == "uniform":
             return rng.randint(int(self.a), int(self.b))
         if self.kind == "normal":
-            return max(1, round(rng.gauss(self.a, self.b)))
+            return min(MAX_LENGTH, max(1, round(rng.gauss(self.a, self.b))))
         return int(self.a)
 
     def __str__(self) -> str:
@@ -131,21 +140,30 @@ def synthetic_prompts(
     return out
 
 
+MAX_DATASET_BYTES = 512 << 20
+"""A dataset larger than this is refused (ShareGPT's JSON is about 650 MB: sample it)."""
+
+
 def dataset_prompts(path: Path, n: int, output_len: Lengths, seed: int = 0) -> list[Prompt]:
     """Prompts from a JSONL (or JSON list) file of objects with ``prompt`` (a string) or
     ``messages`` (chat), and optionally ``output_len``/``max_tokens``. Cycles when ``n``
     exceeds the file's rows."""
+    from .._files import read_text
+
+    text = read_text(path, "dataset", max_bytes=MAX_DATASET_BYTES, hint="JSONL of {'prompt': ...}")
     try:
-        text = path.read_text(encoding="utf-8")
         rows: list[Any] = (
             json.loads(text)
             if text.lstrip().startswith("[")
             else [json.loads(line) for line in text.splitlines() if line.strip()]
         )
-    except (OSError, json.JSONDecodeError) as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
+        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
         raise BadInputError(
-            f"cannot read dataset {path}: {exc}", "JSONL of {'prompt': ...}"
-        ) from exc
+            f"dataset {path} is not JSON or JSONL ({detail})", "JSONL of {'prompt': ...}"
+        ) from None
+    if not isinstance(rows, list):
+        raise BadInputError(f"dataset {path} is not a list of rows", "JSONL of {'prompt': ...}")
     rng = random.Random(seed)
     rowed = [_row(r, output_len, rng) for r in rows if isinstance(r, dict)]
     prompts = [p for p in rowed if p is not None]

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._files import read_bytes
 from ..errors import ConfigError
 
 #: Largest config.json deepfit reads. Real ones are a few KB; multimodal ones reach ~100 KB.
@@ -55,21 +56,14 @@ def parse_config_text(text: str | bytes, origin: str) -> dict[str, Any]:
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
-    """Read and parse a config file from disk, refusing huge or unreadable files."""
-    try:
-        if not path.is_file():
-            raise ConfigError(f"{path} is not a file", "pass a config.json or a folder with one")
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise ConfigError(
-                f"{path} is {size:,} bytes, larger than any model config "
-                f"({MAX_CONFIG_BYTES:,} max)",
-                "pass the model's config.json, not its weights or another file",
-            )
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}", "check the path") from None
+    """Read and parse a config file from disk, refusing huge, special or unreadable files."""
+    raw = read_bytes(
+        path,
+        "model config",
+        max_bytes=MAX_CONFIG_BYTES,
+        hint="pass the model's config.json (or a folder holding one), not its weights",
+        error=ConfigError,
+    )
     return parse_config_text(raw, str(path))
 
 

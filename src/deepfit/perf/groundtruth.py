@@ -29,11 +29,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Literal
+
+from ..errors import BadInputError
 
 Concurrency = int | Literal["max"]
 
@@ -142,16 +145,41 @@ def is_held_in(row_id: str) -> bool:
     return int(hashlib.sha256(row_id.encode()).hexdigest(), 16) % 2 == 0
 
 
+def _csv_rows(path: Path, what: str) -> list[dict[str, str]]:
+    from .._files import read_text
+
+    text = read_text(path, what, max_bytes=64 << 20, hint="give a CSV in throughput.csv's format")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def _bad_row(path: Path, n: int, exc: BaseException) -> BadInputError:
+    detail = f"no column {exc}" if isinstance(exc, KeyError) else str(exc)[:120]
+    return BadInputError(
+        f"{path} row {n}: {detail}",
+        "use the columns of deepfit's own throughput.csv (data/groundtruth/NOTES.md)",
+    )
+
+
 def read_model_map(path: Path) -> dict[str, str]:
     """Published model name -> deepfit catalogue id (``throughput_models.csv``)."""
-    with path.open(newline="") as fh:
-        return {r["published_model"]: r["catalogue_id"] for r in csv.DictReader(fh)}
+    out: dict[str, str] = {}
+    for n, r in enumerate(_csv_rows(path, "model map"), 2):
+        try:
+            out[r["published_model"]] = r["catalogue_id"]
+        except KeyError as exc:
+            raise _bad_row(path, n, exc) from None
+    return out
 
 
 def read_throughput_csv(path: Path, models: dict[str, str]) -> list[PublishedRun]:
     """Every row of ``throughput.csv``; rows deepfit cannot recompute carry a skip reason."""
-    with path.open(newline="") as fh:
-        return [parse_row(row, models) for row in csv.DictReader(fh)]
+    out = []
+    for n, row in enumerate(_csv_rows(path, "published runs CSV"), 2):
+        try:
+            out.append(parse_row(row, models))
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise _bad_row(path, n, exc) from None
+    return out
 
 
 def parse_row(row: dict[str, str], models: dict[str, str]) -> PublishedRun:

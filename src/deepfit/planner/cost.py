@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._files import read_text
 from ..errors import BadInputError
 from ..hardware import Gpu, list_instances, load_gpu
 
@@ -55,12 +56,9 @@ def cloud_price(gpu: Gpu) -> Price | None:
 def read_prices(path: str | Path) -> dict[str, Price]:
     """A user's prices: CSV with columns ``gpu,usd_per_gpu_hour`` (and optionally
     ``offer,as_of``). Unknown GPUs, non-positive or non-numeric prices are bad input."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")[: 1 << 20]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(
-            f"cannot read prices file {path}: {exc}", "give a CSV with columns gpu,usd_per_gpu_hour"
-        ) from None
+    text = read_text(
+        path, "prices file", max_bytes=1 << 20, hint="give a CSV with columns gpu,usd_per_gpu_hour"
+    )
     out: dict[str, Price] = {}
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or not {"gpu", "usd_per_gpu_hour"} <= set(reader.fieldnames):
