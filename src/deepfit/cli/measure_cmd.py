@@ -280,6 +280,8 @@ def bench(args: argparse.Namespace) -> int:
 
 
 def _bench_exit(result: BenchResult) -> int:
+    """0: every request succeeded; 2: the run stopped early or nothing succeeded; 3: the run
+    finished but some requests failed (each is in the results file with its status)."""
     if result.stopped or result.finished_ok == 0:
         why = result.stopped or "no request succeeded"
         print(
@@ -288,6 +290,14 @@ def _bench_exit(result: BenchResult) -> int:
             file=sys.stderr,
         )
         return 2
+    failed = sum(s.errors for s in result.stats)
+    if failed:
+        print(
+            f"deepfit bench: {failed} requests failed (see their status and error in "
+            f"{result.path}); {result.finished_ok} succeeded",
+            file=sys.stderr,
+        )
+        return 3
     return 0
 
 

@@ -15,7 +15,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,7 +117,8 @@ class _Stream:
         self.usage: dict[str, Any] = {}
 
     def feed(self, line: str) -> bool:
-        """Takes one line; False at ``[DONE]``."""
+        """Takes one line; False at ``[DONE]``. An event that is not a JSON object with a
+        list of object choices raises BadEvent (the request fails with its reason)."""
         if not line.startswith("data:"):
             return True
         data = line[5:].strip()
@@ -125,11 +126,16 @@ class _Stream:
             return False
         try:
             obj = json.loads(data)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return True
+        if not isinstance(obj, dict):
+            raise BadEvent(f"event data is a JSON {type(obj).__name__}, not an object")
         if isinstance(obj.get("usage"), dict):
             self.usage = obj["usage"]
-        for choice in obj.get("choices") or []:
+        choices = obj.get("choices") or []
+        if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+            raise BadEvent("event 'choices' is not a list of objects")
+        for choice in choices:
             if self._text(choice):
                 now = time.perf_counter()
                 if self.first is None:
@@ -143,14 +149,50 @@ class _Stream:
     def _text(self, choice: dict[str, Any]) -> str:
         if self.api == "chat":
             delta = choice.get("delta") or {}
+            if not isinstance(delta, dict):
+                raise BadEvent("event 'delta' is not an object")
             return str(delta.get("content") or delta.get("reasoning_content") or "")
         return str(choice.get("text") or "")
 
 
+class BadEvent(Exception):
+    """A streamed event deepfit cannot read: the request is recorded as failed."""
+
+
+MAX_LINE_BYTES = 1 << 20
+"""The longest SSE line read (a token chunk is a few hundred bytes)."""
+
+
+async def _lines(resp: httpx.Response) -> AsyncIterator[str]:
+    """The response's lines, refusing one over MAX_LINE_BYTES (a server that never sends a
+    newline would otherwise fill memory)."""
+    buf = b""
+    async for chunk in resp.aiter_bytes():
+        buf += chunk
+        while True:
+            cut = buf.find(b"\n")
+            if cut < 0:
+                break
+            yield buf[:cut].rstrip(b"\r").decode("utf-8", errors="replace")
+            buf = buf[cut + 1 :]
+        if len(buf) > MAX_LINE_BYTES:
+            raise BadEvent(f"a streamed line is over {MAX_LINE_BYTES:,} bytes")
+    if buf:
+        yield buf.decode("utf-8", errors="replace")
+
+
 async def one_request(
-    client: httpx.AsyncClient, spec: LoadSpec, prompt: Prompt, index: int, level: str, t0: float
+    client: httpx.AsyncClient,
+    spec: LoadSpec,
+    prompt: Prompt,
+    index: int,
+    level: str,
+    t0: float,
+    on_cancel: OnRecord | None = None,
 ) -> RequestRecord:
-    """Send one streamed request; never raises for network or server failures."""
+    """Send one streamed request; never raises for network or server failures. The whole
+    request (connect, headers, every chunk) has ``spec.timeout_s``; a request cancelled in
+    flight (the level's time limit) is handed to ``on_cancel`` with what it got so far."""
     path = "/v1/chat/completions" if spec.api == "chat" else "/v1/completions"
     start = time.perf_counter()
     s = _Stream(spec.api, start)
@@ -162,38 +204,66 @@ async def one_request(
         "requested_input_len": prompt.input_len,
         "requested_output_len": prompt.output_len,
     }
-    error: str | None = None
-    try:
+
+    async def stream() -> str | None:
         async with client.stream(
             "POST", spec.base_url + path, json=request_body(spec, prompt), timeout=spec.timeout_s
         ) as resp:
             if resp.status_code != 200:
-                text = (await resp.aread()).decode(errors="replace")[:200]
-                error = f"HTTP {resp.status_code}: {text}"
-            else:
-                async for line in resp.aiter_lines():
-                    if not s.feed(line):
-                        break
-    except httpx.TimeoutException:
-        error = f"timeout after {spec.timeout_s:g} s"
-    except (httpx.HTTPError, OSError) as exc:
+                text = (await resp.aread())[:200].decode(errors="replace")
+                return f"HTTP {resp.status_code}: {text}"
+            async for line in _lines(resp):
+                if not s.feed(line):
+                    break
+        return None
+
+    error: str | None = None
+    status = "error"
+    try:
+        error = await asyncio.wait_for(stream(), spec.timeout_s)
+    except (httpx.TimeoutException, asyncio.TimeoutError):
+        error, status = f"timeout after {spec.timeout_s:g} s", "timeout"
+    except BadEvent as exc:
+        error, status = f"bad stream: {exc}", "bad_stream"
+    except (httpx.HTTPError, OSError, UnicodeError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:200]
-    end = time.perf_counter()
+    except asyncio.CancelledError:
+        if on_cancel is not None:
+            on_cancel(_failed(s, common, "cancelled: the level's time limit ended it", "cancelled"))
+        raise
+    except Exception as exc:  # whatever a server sends, the request is recorded, the worker lives
+        error = f"unexpected {type(exc).__name__}: {exc}"[:200]
     if error is None and s.first is None:
         error = "empty stream: no token came back"
     if error is not None:
-        return RequestRecord(ok=False, error=error, e2e_s=end - start, chunks=s.chunks, **common)
+        return _failed(s, common, error, status)
     completion = s.usage.get("completion_tokens")
-    from_usage = isinstance(completion, int)
+    from_usage = isinstance(completion, int) and not isinstance(completion, bool)
+    prompt_tokens = s.usage.get("prompt_tokens")
+    end = time.perf_counter()
     assert s.first is not None
     return RequestRecord(
         ok=True,
         ttft_s=s.first - start,
         e2e_s=end - start,
         itl_s=tuple(s.itl),
-        prompt_tokens=s.usage.get("prompt_tokens"),
+        prompt_tokens=prompt_tokens if isinstance(prompt_tokens, int) else None,
         completion_tokens=completion if from_usage else s.chunks,
         token_source="usage" if from_usage else "chunks",
+        chunks=s.chunks,
+        **common,
+    )
+
+
+def _failed(s: _Stream, common: dict[str, Any], error: str, status: str) -> RequestRecord:
+    """A failed request with what it got before it failed (first token, chunks)."""
+    end = time.perf_counter()
+    return RequestRecord(
+        ok=False,
+        error=error,
+        status=status,
+        ttft_s=None if s.first is None else s.first - s.start,
+        e2e_s=end - s.start,
         chunks=s.chunks,
         **common,
     )
@@ -225,7 +295,7 @@ async def _fixed(
         for i, p in it:
             if lv.stop.is_set():
                 return
-            lv.done(await one_request(client, lv.spec, p, i, lv.outcome.level, t0))
+            lv.done(await one_request(client, lv.spec, p, i, lv.outcome.level, t0, lv.done))
 
     await _bounded(lv, [asyncio.create_task(worker()) for _ in range(c)], t0)
 
@@ -239,7 +309,7 @@ async def _poisson(
     async def send(i: int, p: Prompt) -> None:
         async with cap:
             if not lv.stop.is_set():
-                lv.done(await one_request(client, lv.spec, p, i, lv.outcome.level, t0))
+                lv.done(await one_request(client, lv.spec, p, i, lv.outcome.level, t0, lv.done))
 
     async def arrivals() -> None:
         for i, p in enumerate(prompts):

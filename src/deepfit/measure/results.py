@@ -58,6 +58,7 @@ class RequestRecord:
     chunks: int = 0
     requested_input_len: int | None = None
     requested_output_len: int | None = None
+    status: str = "ok"  # or error, timeout, bad_stream, cancelled (failed requests)
 
     @property
     def tpot_s(self) -> float | None:
@@ -77,6 +78,7 @@ class RequestRecord:
         names = cls.__dataclass_fields__
         kwargs = {k: v for k, v in d.items() if k in names}
         kwargs["itl_s"] = tuple(kwargs.get("itl_s") or ())
+        kwargs.setdefault("status", "ok" if kwargs.get("ok") else "error")  # older files
         return cls(**kwargs)
 
 
