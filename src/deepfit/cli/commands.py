@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from .. import api
+from ..errors import BadInputError
 from . import render
 
 
@@ -101,6 +102,11 @@ def validate(args: argparse.Namespace) -> int:
 
     runs = bundled_runs(Path(args.csv) if args.csv else None)
     report = run_validation(runs)
+    if args.csv and not any(r.skip_reason is None for r in runs):
+        raise BadInputError(
+            f"no row of {args.csv} is one deepfit can recompute",
+            "use the columns and names of deepfit's own throughput.csv; see --rows for why",
+        )
     data = report.to_dict()
     if not args.rows and not args.json:
         data["rows"] = []

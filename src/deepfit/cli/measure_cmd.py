@@ -22,14 +22,17 @@ if TYPE_CHECKING:
     from ..measure.results import Deployment
 
 
-def _positive(kind: type[float] | type[int]) -> Any:
+def _positive(kind: type[float] | type[int], hi: float = 1e7) -> Any:
+    """A number in (0, hi]: seconds, rates and counts beyond ``hi`` (116 days, ten million)
+    are typing mistakes, and would overflow a sleep or never end."""
+
     def parse(text: str) -> float | int:
         try:
             value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text} must be > 0")
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a number") from None
+        if not 0 < value <= hi:  # false for nan too
+            raise argparse.ArgumentTypeError(f"{text[:40]} must be > 0 and at most {hi:g}")
         return value
 
     return parse

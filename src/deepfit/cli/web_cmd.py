@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInputError, DeepfitError
+from .argtypes import positive_float, positive_int
 
 
 def add_web_parsers(sub: Any, add_model: Any, add_json: Any) -> None:
@@ -45,15 +46,15 @@ def add_web_parsers(sub: Any, add_model: Any, add_json: Any) -> None:
     add_model(p)
     p.add_argument("--out", required=True, metavar="FILE", help="the .html file to write")
     p.add_argument("--scenario", default=None, metavar="NAME")
-    p.add_argument("--input-len", type=int, default=None)
-    p.add_argument("--output-len", type=int, default=None)
-    p.add_argument("--ttft-s", type=float, default=None)
-    p.add_argument("--tpot-s", type=float, default=None)
-    p.add_argument("--rate", type=float, default=None)
-    p.add_argument("--budget", type=float, default=None)
+    p.add_argument("--input-len", type=positive_int, default=None)
+    p.add_argument("--output-len", type=positive_int, default=None)
+    p.add_argument("--ttft-s", type=positive_float, default=None)
+    p.add_argument("--tpot-s", type=positive_float, default=None)
+    p.add_argument("--rate", type=positive_float, default=None)
+    p.add_argument("--budget", type=positive_float, default=None)
     p.add_argument("--objective", default=None, choices=["cost", "throughput", "latency"])
     p.add_argument("--gpu", action="append", default=None, metavar="GPU")
-    p.add_argument("--max-gpus", type=int, default=64)
+    p.add_argument("--max-gpus", type=positive_int, default=64)
     p.add_argument("--engine", default="vllm")
     p.set_defaults(func=report)
 

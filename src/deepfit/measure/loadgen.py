@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from ..errors import BadInputError
 from .results import RequestRecord
 from .workload import Prompt
 
@@ -74,7 +75,17 @@ def base_url(url: str) -> str:
     for suffix in ("/chat/completions", "/completions", "/v1"):
         if url.endswith(suffix):
             url = url[: -len(suffix)]
-    return url.rstrip("/")
+    url = url.rstrip("/")
+    try:
+        parsed = httpx.URL(url)
+        ok = parsed.scheme in ("http", "https") and bool(parsed.host) and parsed.port != 0
+    except (httpx.InvalidURL, ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise BadInputError(
+            f"{url[:100]!r} is not a server URL", "give http://HOST:PORT, e.g. http://127.0.0.1:8000"
+        )
+    return url
 
 
 async def served_model(client: httpx.AsyncClient, base: str) -> str | None:

@@ -149,7 +149,13 @@ def _csv_rows(path: Path, what: str) -> list[dict[str, str]]:
     from .._files import read_text
 
     text = read_text(path, what, max_bytes=64 << 20, hint="give a CSV in throughput.csv's format")
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+    try:
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise BadInputError(f"{path} is not CSV ({exc})", "give a CSV in throughput.csv's format")
+    if not rows:
+        raise BadInputError(f"{path} holds no rows", "give a CSV in throughput.csv's format")
+    return rows
 
 
 def _bad_row(path: Path, n: int, exc: BaseException) -> BadInputError:
