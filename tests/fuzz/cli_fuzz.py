@@ -132,6 +132,42 @@ def _subparsers() -> dict[str, argparse.ArgumentParser]:
     raise RuntimeError("no subcommands")
 
 
+VALID = {
+    "model": ["deepseek-7b", "qwen2.5-7b", "llama-3.1-8b", "mixtral", "qwen2.5-0.5b"],
+    "gpu": ["H100", "L4", "H200", "A100-80GB", "RTX4090", "cpu"],
+    "gpus": ["1", "2", "8"],
+    "weights": ["auto", "bf16", "fp8", "int4", "awq-int4", "gguf-q4_k_m"],
+    "kv_dtype": ["auto", "fp8", "bf16"],
+    "tp": ["1", "2"],
+    "pp": ["1", "2"],
+    "ep": ["1", "2"],
+    "context": ["4096", "32k", "1024"],
+    "batch": ["1", "8"],
+    "engine": ["vllm", "sglang", "llamacpp", "trtllm", "transformers"],
+    "input_len": ["128", "1k", "2000"],
+    "output_len": ["64", "256"],
+    "concurrency": ["1", "16", "max"],
+    "max_gpus": ["1", "8"],
+    "seq_len": ["2048", "4096"],
+    "micro_batch": ["1", "2"],
+    "tokens": ["1e9", "15.6e12"],
+    "requests": ["2"],
+    "samples": ["2"],
+    "interval": ["0.01"],
+    "port": ["8000", "0", "70000"],
+    "out": ["out.html", "outdir"],
+    "output": ["out.jsonl"],
+}
+
+
+def _valid(rng: random.Random, action: argparse.Action) -> str:
+    if action.dest in VALID:
+        return rng.choice(VALID[action.dest])
+    if action.choices:
+        return str(rng.choice(list(action.choices)))
+    return rng.choice(("1", "2", "0.5"))
+
+
 def _value(rng: random.Random, action: argparse.Action, files: list[str]) -> str:
     roll = rng.random()
     if action.choices and roll < 0.6:
@@ -146,8 +182,8 @@ def _positional(rng: random.Random, name: str, action: argparse.Action, files: l
         return rng.choice([CLOSED_URL, CLOSED_URL + "/v1", "127.0.0.1:9", *HOSTILE[20:]])
     if "result" in dest or dest in ("files", "paths"):
         return rng.choice(files)
-    if dest == "model" and rng.random() < 0.7:
-        return rng.choice([*NAMES[:5], *files[5:7], "nope", "[bold]x[/]"])
+    if dest == "model" and rng.random() < 0.8:
+        return rng.choice([*VALID["model"], *files[5:7], "nope", "[bold]x[/]"])
     return _value(rng, action, files)
 
 
@@ -166,15 +202,30 @@ def generate(
         if action.nargs in ("?", "*") and rng.random() < 0.2:
             count = 0
         argv += [_positional(rng, name, action, files) for _ in range(count)]
-    for action in rng.sample(options, min(len(options), rng.randint(0, 6))):
+    # half the lines are plausible (valid values, at most one hostile): they reach the
+    # estimators and writers instead of stopping at the first bad flag
+    plausible = rng.random() < 0.5
+    required = [a for a in options if a.required]
+    optional = [a for a in options if not a.required]
+    if not plausible and required and rng.random() < 0.2:
+        required = required[:-1]  # a required option missing now and then
+    chosen = required + rng.sample(optional, min(len(optional), rng.randint(0, 5)))
+    hostile = rng.randrange(len(chosen)) if plausible and chosen and rng.random() < 0.5 else -1
+    for k, action in enumerate(chosen):
         flag = rng.choice(action.option_strings)
+
+        def value(action: argparse.Action = action, k: int = k) -> str:
+            if plausible and k != hostile:  # hostile == -1: every value plausible
+                return _valid(rng, action)
+            return _value(rng, action, files)
+
         if action.nargs == 0:
             argv.append(flag)
         elif action.nargs in ("+", "*") or (isinstance(action.nargs, int) and action.nargs > 1):
             n = action.nargs if isinstance(action.nargs, int) else rng.randint(1, 2)
-            argv += [flag, *(_value(rng, action, files) for _ in range(n))]
+            argv += [flag, *(value() for _ in range(n))]
         else:
-            argv += [flag, _value(rng, action, files)]
+            argv += [flag, value()]
     if rng.random() < 0.3:
         argv.append("--json") if any("--json" in a.option_strings for a in options) else None
     return argv
@@ -190,6 +241,7 @@ def bounded_runtime(tmp: Path) -> Iterator[None]:
     saved = (server.run, monitor.samples, dict(os.environ))
     real_samples = monitor.samples
     server.run = lambda *a, **k: None  # type: ignore[assignment]
+
     def few_samples(nvml: Any, interval_s: float, n: Any, duration_s: Any, *rest: Any) -> Any:
         return real_samples(nvml, interval_s, 3, None, *rest, sleep=lambda s: None)
 
@@ -208,7 +260,7 @@ def bounded_runtime(tmp: Path) -> Iterator[None]:
         os.environ.update(saved[2])
 
 
-def run_case(argv: list[str], limit_s: float) -> tuple[Finding | None, float]:
+def run_case(argv: list[str], limit_s: float) -> tuple[Finding | None, float, object]:
     from deepfit.cli.main import main
 
     err, out = io.StringIO(), io.StringIO()
@@ -234,7 +286,7 @@ def run_case(argv: list[str], limit_s: float) -> tuple[Finding | None, float]:
         why = f"took {seconds:.1f} s"
     elif code == 2 and not text.strip():
         why = "exit 2 without a message"
-    return (Finding(argv, code, seconds, why, text[-500:]) if why else None), seconds
+    return (Finding(argv, code, seconds, why, text[-500:]) if why else None), seconds, code
 
 
 def fuzz(
@@ -248,6 +300,7 @@ def fuzz(
     ``budget_s`` stops early (the CI slice's hard cap); the summary says how many ran."""
     rng = random.Random(seed)
     findings: list[Finding] = []
+    codes: dict[str, int] = {}
     slowest = 0.0
     ran = 0
     started = time.perf_counter()
@@ -263,7 +316,8 @@ def fuzz(
                 if log is not None:  # the case about to run: a hang names itself
                     with log.open("a", encoding="utf-8") as fh:
                         fh.write(json.dumps(argv) + "\n")
-                finding, seconds = run_case(argv, limit_s)
+                finding, seconds, code = run_case(argv, limit_s)
+                codes[f"{argv[0]} exit {code}"] = codes.get(f"{argv[0]} exit {code}", 0) + 1
                 if log is not None and seconds > 2:
                     with log.open("a", encoding="utf-8") as fh:
                         fh.write(f"  slow: {seconds:.1f} s\n")
@@ -276,6 +330,7 @@ def fuzz(
         "cases": ran,
         "seed": seed,
         "findings": [asdict(f) for f in findings],
+        "exit_codes": dict(sorted(codes.items())),
         "peak_rss_bytes": peak,
         "slowest_s": slowest,
         "wall_s": time.perf_counter() - started,
@@ -325,6 +380,10 @@ def main() -> int:
         "peak_rss_bytes_per_worker": max(r["peak_rss_bytes"] for r in reports),
         "slowest_s": max(r["slowest_s"] for r in reports),
         "wall_s": max(r["wall_s"] for r in reports),
+        "exit_codes": {
+            k: sum(r["exit_codes"].get(k, 0) for r in reports)
+            for k in sorted({k for r in reports for k in r["exit_codes"]})
+        },
     }
     for f in findings[:50]:
         print(json.dumps(f)[:600], file=sys.stderr)

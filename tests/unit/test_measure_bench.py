@@ -120,7 +120,7 @@ def test_dead_server_is_an_error_not_a_crash(
     rc = _bench("http://127.0.0.1:9", tmp_path / "r.jsonl", "--requests", "3")
     assert rc == 2
     err = capsys.readouterr().err
-    assert "stopped early" in err and "Traceback" not in err
+    assert "cannot connect" in err and "Traceback" not in err
 
 
 def test_killed_server_loses_no_finished_request(tmp_path: Path) -> None:

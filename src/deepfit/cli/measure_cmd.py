@@ -416,8 +416,13 @@ def monitor(args: argparse.Namespace) -> int:
         if args.output is None:
             n = mon.write_csv(rows, sys.stdout)
         else:
-            with args.output.open("w", newline="", encoding="utf-8") as f:
-                n = mon.write_csv(rows, f)
+            try:
+                with args.output.open("w", newline="", encoding="utf-8") as f:
+                    n = mon.write_csv(rows, f)
+            except OSError as exc:
+                raise BadInputError(
+                    f"cannot write {args.output}: {exc.strerror or exc}", "choose another --output"
+                ) from None
             print(f"deepfit monitor: {n} rows in {args.output}", file=sys.stderr)
     finally:
         if nvml is not None:

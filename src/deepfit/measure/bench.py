@@ -13,7 +13,14 @@ from typing import Any
 import httpx
 
 from . import metrics as _metrics
-from .loadgen import LevelOutcome, LoadSpec, make_client, run_level, served_model
+from .loadgen import (
+    LevelOutcome,
+    LoadSpec,
+    check_reachable,
+    make_client,
+    run_level,
+    served_model,
+)
 from .results import Deployment, JsonlWriter, RequestRecord, RunHeader
 from .stats import LevelStats, Slo, level_stats
 from .workload import Prompt
@@ -79,6 +86,7 @@ async def _run(
 ) -> BenchResult:
     width = max([*spec.concurrency, spec.max_concurrency or 0, 8]) + 4
     async with make_client(width) as client:
+        await check_reachable(client, spec.base_url)
         model = spec.served_model or await served_model(client, spec.base_url)
         spec = replace(spec, served_model=model, run_id=spec.run_id or uuid.uuid4().hex[:12])
         header = RunHeader(

@@ -78,14 +78,34 @@ def base_url(url: str) -> str:
     url = url.rstrip("/")
     try:
         parsed = httpx.URL(url)
-        ok = parsed.scheme in ("http", "https") and bool(parsed.host) and parsed.port != 0
+        port = parsed.port
+        ok = (
+            parsed.scheme in ("http", "https")
+            and bool(parsed.host)
+            and (port is None or 0 < port < 65536)
+        )
     except (httpx.InvalidURL, ValueError, TypeError):
         ok = False
     if not ok:
         raise BadInputError(
-            f"{url[:100]!r} is not a server URL", "give http://HOST:PORT, e.g. http://127.0.0.1:8000"
+            f"{url[:100]!r} is not a server URL",
+            "give http://HOST:PORT, e.g. http://127.0.0.1:8000",
         )
     return url
+
+
+async def check_reachable(client: httpx.AsyncClient, base: str) -> None:
+    """Refuse at once a server that cannot be connected to (a typo in the URL, nothing
+    listening); any HTTP answer, even an error, means it is there."""
+    try:
+        await client.get(f"{base}/v1/models", timeout=10.0)
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
+        raise BadInputError(
+            f"cannot connect to {base[:100]}: {str(exc)[:120] or type(exc).__name__}",
+            "check the URL and that the server is up",
+        ) from None
+    except httpx.HTTPError:
+        return
 
 
 async def served_model(client: httpx.AsyncClient, base: str) -> str | None:

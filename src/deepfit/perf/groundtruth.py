@@ -152,7 +152,9 @@ def _csv_rows(path: Path, what: str) -> list[dict[str, str]]:
     try:
         rows = list(csv.DictReader(io.StringIO(text, newline="")))
     except csv.Error as exc:
-        raise BadInputError(f"{path} is not CSV ({exc})", "give a CSV in throughput.csv's format")
+        raise BadInputError(
+            f"{path} is not CSV ({exc})", "give a CSV in throughput.csv's format"
+        ) from None
     if not rows:
         raise BadInputError(f"{path} holds no rows", "give a CSV in throughput.csv's format")
     return rows
