@@ -83,7 +83,7 @@ def make_files(root: Path) -> list[str]:
     (root / "deep_obj.json").write_text('{"a":' * 50_000 + "1" + "}" * 50_000)
     (root / "config.json").write_text(json.dumps(TINY))
     (root / "hostile_config.json").write_text(
-        json.dumps({**TINY, "_name_or_path": "[bold]$(id)[/]", "hidden_size": "[red]x"})
+        json.dumps({**TINY, "_name_or_path": "[/][bold]$(id)[/bold][link=file:///etc/passwd]x"})
     )
     plan = {"plans": [{"gpu": "H100", "gpus": 1, "weights": "bf16", "kv_dtype": "bf16",
                        "tp": 1, "pp": 1, "ep": 1, "dp": 1, "concurrency": 1}],

@@ -24,7 +24,21 @@ def emit(data: dict[str, Any], as_json: bool, renderer: Renderer) -> None:
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
         return
-    console().print(renderer(data))
+    console().print(renderer(_escaped(data)))
+
+
+def _escaped(value: Any) -> Any:
+    """``value`` with Rich markup in its strings escaped: a model id or a server's reply
+    like ``[/]`` or ``[link=...]`` is shown as written, never read as markup."""
+    from rich.markup import escape
+
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_escaped(v) for v in value)
+    return value
 
 
 def console() -> Console:
