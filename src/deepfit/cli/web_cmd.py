@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ def serve(args: argparse.Namespace) -> int:
     files = None
     if args.allow_files is not None:
         files = Path(args.allow_files).expanduser()
-        if not files.is_dir():
+        if not os.path.isdir(files):  # False for names too long to exist, too
             raise BadInputError(
                 f"--allow-files {args.allow_files!r} is not a folder", "name an existing folder"
             )
