@@ -197,23 +197,25 @@ def _rss_bytes(pid: int) -> int:
     return 0
 
 
-def _pick(rng: random.Random, n: int) -> tuple[str, str, bytes | None]:
+def _pick(rng: random.Random, new_share: float) -> tuple[str, str, bytes | None]:
     """(label, target, body) of one question of the mix: mostly memory/perf/matrix, some
-    plans asked before, and new plan questions (fresh searches) now and then."""
-    roll = rng.random()
+    plans asked before, and new plan questions (fresh searches) in ``new_share`` of them."""
+    if rng.random() < new_share:
+        q = dict(rng.choice(PLAN), input_len=rng.randint(100, 8000), tpot_s=rng.choice((0.03, 0.1)))
+        return "plan (new question)", "/api/plan?" + urlencode(q), None
+    roll = rng.random() * 0.95
     if roll < 0.30:
         return "memory", "/api/memory?" + urlencode(rng.choice(MEMORY)), None
     if roll < 0.55:
         return "perf", "/api/perf?" + urlencode(rng.choice(PERF)), None
     if roll < 0.75:
         return "matrix", "/api/matrix?" + urlencode(rng.choice(PERF)), None
-    if roll < 0.95:
-        return "plan (asked before)", "/api/plan?" + urlencode(rng.choice(PLAN)), None
-    q = dict(rng.choice(PLAN), input_len=rng.randint(100, 8000), tpot_s=rng.choice((0.03, 0.1)))
-    return "plan (new question)", "/api/plan?" + urlencode(q), None
+    return "plan (asked before)", "/api/plan?" + urlencode(rng.choice(PLAN)), None
 
 
-def run_mixed(clients: int = 50, seconds: float = 60.0, workers: int = 1) -> dict[str, Any]:
+def run_mixed(
+    clients: int = 50, seconds: float = 60.0, workers: int = 1, new_share: float = 0.01
+) -> dict[str, Any]:
     """``clients`` users asking a mix of questions for ``seconds``: latency per kind."""
     server, port = _start_server(workers)
     lat: dict[str, list[float]] = {}
@@ -229,7 +231,7 @@ def run_mixed(clients: int = 50, seconds: float = 60.0, workers: int = 1) -> dic
             ends = time.perf_counter() + seconds
             try:
                 while time.perf_counter() < ends:
-                    label, target, body = _pick(rng, i)
+                    label, target, body = _pick(rng, new_share)
                     start = time.perf_counter()
                     status = await _request(reader, writer, f"127.0.0.1:{port}", target, body)
                     lat.setdefault(label, []).append(time.perf_counter() - start)
@@ -318,9 +320,11 @@ if __name__ == "__main__":
     ap.add_argument("--workers", type=int, default=2, help="server processes")
     ap.add_argument("--mixed", type=float, default=None, metavar="SECONDS")
     ap.add_argument("--rss", type=int, default=None, metavar="REQUESTS")
+    ap.add_argument("--new-share", type=float, default=0.01, help="share of new plan questions")
     args = ap.parse_args()
     if args.mixed is not None:
-        print(json.dumps(run_mixed(args.clients, args.mixed, args.workers), indent=1))
+        report = run_mixed(args.clients, args.mixed, args.workers, args.new_share)
+        print(json.dumps(report, indent=1))
         sys.exit(0)
     if args.rss is not None:
         print(json.dumps(rss_growth(args.rss), indent=1))
