@@ -79,7 +79,8 @@ def serve(args: argparse.Namespace) -> int:
         files = Path(args.allow_files).expanduser()
         if not os.path.isdir(files):  # False for names too long to exist, too
             raise BadInputError(
-                f"--allow-files {args.allow_files[:100]!r} is not a folder", "name an existing folder"
+                f"--allow-files {args.allow_files[:100]!r} is not a folder",
+                "name an existing folder",
             )
     hosts = [*LOOPBACK, *(args.allowed_host or [])]
     if args.host not in ("0.0.0.0", "::", ""):

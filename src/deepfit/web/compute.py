@@ -47,7 +47,7 @@ class Compute:
         future.add_done_callback(lambda _: self._slots.release())
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.limit_s + 1.0)
-        except TimeoutError:  # a step longer than a deadline check: the thread ends later
+        except asyncio.TimeoutError:  # a step longer than a deadline check: the thread ends later
             raise TimeLimitError(
                 "the computation took longer than this server allows",
                 "ask a smaller question or run the deepfit CLI",
