@@ -83,9 +83,8 @@ def test_page_matches_cli(server: str, browser: object) -> None:
         "&concurrency=1&input_len=2000&output_len=500"
     )
     page.wait_for_selector("#verdict.fits", timeout=60_000)
-    page.wait_for_function(
-        "document.getElementById('command').textContent.length > 0", timeout=60_000
-    )
+    # selectors, not script: the page's Content-Security-Policy forbids eval'd test code
+    page.wait_for_selector("#command:not(:empty)", timeout=60_000)
     cli = json.loads(
         subprocess.run(
             [
@@ -115,7 +114,7 @@ def test_page_matches_cli(server: str, browser: object) -> None:
     assert page.locator("#memory-chart svg rect").count() >= 5
     assert "vllm serve" in (page.text_content("#command") or "")
     page.click("#copy")
-    page.wait_for_function("document.getElementById('copied').textContent.length > 0")
+    page.wait_for_selector("#copied:not(:empty)")
     page.screenshot(path=str(ARTIFACTS / "page.png"), full_page=True)
     page.click("#plan-run")
     page.wait_for_selector("#pareto svg circle", timeout=60_000)
