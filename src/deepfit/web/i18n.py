@@ -112,6 +112,21 @@ _WORDS: dict[str, dict[str, str]] = {
 }
 
 
+#: The plan table's column titles (planner.result.PLAN_COLUMNS) in Chinese.
+PLAN_COLUMNS_ZH = (
+    "#",
+    "GPU",
+    "权重/KV",
+    "TP/PP/EP/DP",
+    "并发",
+    "TTFT 毫秒",
+    "TPOT 毫秒",
+    "输出 tokens/s",
+    "美元/小时",
+    "美元/百万 tokens",
+)
+
+
 def check_lang(lang: str) -> str:
     """``lang`` if deepfit speaks it (``en`` or ``zh-CN``; ``zh`` means ``zh-CN``)."""
     key = {"zh": "zh-CN", "zh-cn": "zh-CN", "zh_cn": "zh-CN"}.get(lang.lower(), lang)
