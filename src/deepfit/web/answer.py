@@ -82,8 +82,8 @@ def answer(model: Model, q: Question, lang: str = "en") -> dict[str, Any]:
     out["perf"], out["perf_note"] = _perf(model, gpu, q, est, loads, dp_attention)
     out["matrix"] = _matrix(model, gpu, q, est, dp_attention)
     out["launch"] = _launch(model, gpu, q, est)
-    if q.engine == "llamacpp" and not est.fits:
-        out["offload"] = _offload(model, gpu, q)
+    if est.engine == "llamacpp" and est.gpus == 1 and not est.fits:
+        out["offload"] = _offload(model, gpu, est)
     return out
 
 
@@ -294,17 +294,19 @@ def _launch(model: Model, gpu: Gpu, q: Question, est: MemoryEstimate) -> dict[st
     }
 
 
-def _offload(model: Model, gpu: Gpu, q: Question) -> dict[str, Any] | None:
-    """llama.cpp's CPU+GPU split: the most layers on the GPU, the rest in host RAM."""
-    weights = q.weights if q.weights.startswith("gguf-") else "gguf-q4_k_m"
-    try:
-        plan = api.llamacpp_offload(
+def _offload(model: Model, gpu: Gpu, est: MemoryEstimate) -> list[dict[str, Any]]:
+    """llama.cpp's CPU+GPU split (as ``deepfit memory`` shows it): the most layers on the GPU,
+    the rest in host RAM; for a MoE model also with the experts kept in host RAM."""
+    options = [False, True] if model.arch.is_moe else [False]
+    return [
+        api.llamacpp_offload(
             model,
             gpu,
-            weights=weights,
-            context=q.context or 4096,
-            experts_on_host=model.arch.is_moe,
-        )
-    except DeepfitError:
-        return None
-    return {**plan.to_dict(), "weights": weights}
+            weights=est.weights_format,
+            context=est.context_tokens,
+            batch=est.batch,
+            kv_dtype=est.kv_dtype,
+            experts_on_host=moe,
+        ).to_dict()
+        for moe in options
+    ]

@@ -240,14 +240,17 @@
       [T("bound"), p.bound], [T("source"), p.source]]);
     $("perf").dataset.tpot = p.tpot_s;
   }
-  function drawOffload(o) {
-    $("offload").hidden = !o;
-    if (!o) return;
-    rowTable($("offload-table"), [
-      [T("weights_row"), o.weights],
-      [T("ngl"), num(o.n_gpu_layers) + " / " + num(o.num_layers + 1), o.n_gpu_layers],
-      [T("gpu_part"), gib(o.gpu_bytes) + " / " + gib(o.gpu_memory_bytes), o.gpu_bytes],
-      [T("host_ram"), gib(o.host_bytes), o.host_bytes]]);
+  function drawOffload(options) {
+    $("offload").hidden = !options || !options.length;
+    if (!options || !options.length) return;
+    const rows = [];
+    for (const o of options) {
+      rows.push([T(o.experts_on_host ? "experts_host" : "layers_split"),
+        T("ngl") + " " + num(o.n_gpu_layers) + " / " + num(o.num_layers + 1)]);
+      rows.push([T("gpu_part"), gib(o.gpu_bytes) + " / " + gib(o.gpu_memory_bytes), o.gpu_bytes]);
+      rows.push([T("host_ram"), gib(o.host_bytes), o.host_bytes]);
+    }
+    rowTable($("offload-table"), rows);
   }
   function drawMatrix(rows, chosen) {
     gridTable($("matrix"), [T("m_format"), T("m_gib"), T("m_fits"), T("m_conc"), T("m_tpot"),
