@@ -33,7 +33,7 @@ REJECTED_SHOWN = 5
 def _table(rows: list[list[str]]) -> str:
     head, *body = rows
     return (
-        "<div class='scroll'><table><thead><tr>"
+        "<div class='scroll' tabindex='0'><table><thead><tr>"
         + "".join(f"<th scope='col'>{escape(c)}</th>" for c in head)
         + "</tr></thead><tbody>"
         + "".join(

@@ -422,11 +422,18 @@
       label.append(box, el("span", g.name + " · " + num(g.memory_bytes / 1e9) + " GB"));
       return label;
     }));
-    $("gpu").value = "H200";
     for (const f of DEPLOY.concat(PLAN, TRAIN)) if (q.has(f)) $(f).value = q.get(f);
+    $("gpu").value = gpuValue(q.get("gpu") || "H200");
     wire();
     show(q.get("view") || "size");
     if (q.has("model") || !q.toString()) RUN[view]();
+  }
+
+  function gpuValue(name) {  // the option for a GPU named by its name or any alias
+    const key = name.trim().toLowerCase();
+    const g = gpuList.find((x) => x.name.toLowerCase() === key ||
+      x.aliases.some((a) => a.toLowerCase() === key)) || gpuList[0];
+    return g.aliases[0] || g.name;
   }
 
   function wire() {
