@@ -415,6 +415,17 @@ def test_chinese(open_page: Any, viewport: dict[str, int]) -> None:
     assert "帕累托前沿" in page.inner_html("#pareto")
     assert "lang=zh-CN" in page.url
     shot(page, f"plan-zh-{viewport['width']}")
+    page.click("#tab-compare")
+    page.click("#compare-run")
+    done(page, "compare")
+    assert "放得下" in page.text_content("#compare-table")
+    shot(page, f"compare-zh-{viewport['width']}")
+    page.click("#tab-train")
+    page.click("#train-run")
+    done(page, "train")
+    assert "每卡合计" in page.text_content("#train-table")
+    no_overflow(page)
+    shot(page, f"train-zh-{viewport['width']}")
 
 
 def test_dark_mode_follows_the_system(open_page: Any) -> None:
@@ -425,6 +436,10 @@ def test_dark_mode_follows_the_system(open_page: Any) -> None:
     assert max(channels) < 64, background
     assert axe(page) == []
     shot(page, "size-dark-390")
+    page.click("#tab-plan")
+    page.click("#plan-run")
+    done(page, "plan")
+    assert axe(page) == []
 
 
 @pytest.mark.parametrize(
@@ -451,6 +466,37 @@ def test_everything_comes_from_the_local_server(server: str, open_page: Any) -> 
     assert requests and all(u.startswith(server) for u in requests)
     icon = page.evaluate("fetch('/favicon.ico').then(r => r.status)")
     assert icon == 200
+
+
+def test_one_request_with_a_loading_state(open_page: Any) -> None:
+    page = open_page(V3)
+    done(page)
+    held: list[Any] = []
+    api: list[str] = []
+    page.on("request", lambda r: api.append(r.url) if "/api/" in r.url else None)
+    page.route("**/api/answer?*", lambda route: held.append(route))
+    page.uncheck("#live")
+    page.fill("#context", "16384")
+    page.click("#run")
+    page.wait_for_selector("#size-status.loading")
+    assert page.locator("#result").is_hidden()  # no stale answer under the new inputs
+    assert page.get_attribute("#result", "aria-busy") == "true"
+    page.wait_for_function("document.getElementById('size-status').dataset.state === 'loading'")
+    assert len(held) == 1
+    held[0].continue_()
+    done(page)
+    assert "16,384" in page.text_content("#title")
+    assert [u for u in api if "/api/" in u] == [held[0].request.url]
+
+
+def test_model_list_holds_only_models_that_work_offline(open_page: Any) -> None:
+    page = open_page(V3)
+    done(page)
+    offered = page.eval_on_selector_all("#models option", "os => os.map(o => o.label)")
+    catalogue = cli_json("models")["models"]
+    assert len(offered) == sum(m["bundled"] for m in catalogue) > 0
+    assert "deepseek-coder-33b" not in " ".join(offered)
+    assert "deepseek-coder-33b-base" in page.text_content("#offline-list")
 
 
 def test_keyboard_moves_between_tabs(open_page: Any) -> None:

@@ -82,7 +82,7 @@ def _fmt(v: float) -> str:
     return f"{v:,.0f}" if v >= 10 or v == 0 else f"{v:,.1f}" if v >= 1 else f"{v:.2g}"
 
 
-def pareto(plan: dict[str, Any], width: int = 640, height: int = 340, lang: str = "en") -> str:
+def pareto(plan: dict[str, Any], width: int = 520, height: int = 320, lang: str = "en") -> str:
     """Throughput per GPU against speed per user for the plan's Pareto front, with ticks on
     both axes and plan #1 marked."""
     w = words(lang)

@@ -147,8 +147,10 @@
     table.tBodies[0].replaceChildren(...rows.map((cells, i) => {
       const r = el("tr");
       if (rowClass) r.className = rowClass(i);
-      cells.forEach((c, j) => {
-        const cell = j === 0 ? el("th", c, { scope: "row" }) : el("td", c);
+      cells.forEach((c, j) => {  // a cell is text, or [text, columns it spans]
+        const [text, span] = Array.isArray(c) ? c : [c, 1];
+        const cell = j === 0 ? el("th", text, { scope: "row" }) : el("td", text);
+        if (span > 1) { cell.colSpan = span; cell.className = "text"; }
         r.append(cell);
       });
       return r;
@@ -258,12 +260,8 @@
       r.fits ? T("yes") : T("no"), num(r.max_concurrency),
       r.tpot_s == null ? "–" : ms(r.tpot_s),
       r.output_tokens_per_s == null ? "–" : num(r.output_tokens_per_s)]
-      : [r.weights, T("not_supported"), "–", "–", "–", r.error]),
+      : [r.weights, [T("not_supported") + ": " + pageHint(r.error), 5]]),
       (i) => rows[i].weights === chosen ? "best" : "");
-    for (const tr of $("matrix").tBodies[0].rows) {
-      const last = tr.cells[tr.cells.length - 1];
-      if (last.textContent.length > 20) last.className = "text";
-    }
   }
 
   // ---- the planner ----
@@ -408,7 +406,7 @@
     $("offline-list").textContent = offline.join(", ");
     gpuList = gpus.gpus;
     $("gpu").replaceChildren(...gpuList.map((g) => el("option",
-      g.name + " · " + num(g.memory_bytes / 1e9) + " GB", { value: g.aliases[0] || g.name })));
+      gpuLabel(g), { value: g.aliases[0] || g.name })));
     $("weights").replaceChildren(...choices.weights.map((w) => el("option",
       w === "auto" ? T("native_fmt") : w, { value: w })));
     $("kv_dtype").replaceChildren(...choices.kv_dtypes.map((w) => el("option", w, { value: w })));
@@ -419,7 +417,7 @@
       const box = el("input", null, { type: "checkbox", value });
       box.checked = q.getAll("cmp").length ? q.getAll("cmp").includes(value)
         : preset.some((p) => g.aliases.includes(p) || g.name === p);
-      label.append(box, el("span", g.name + " · " + num(g.memory_bytes / 1e9) + " GB"));
+      label.append(box, el("span", gpuLabel(g)));
       return label;
     }));
     for (const f of DEPLOY.concat(PLAN, TRAIN)) if (q.has(f)) $(f).value = q.get(f);
@@ -429,6 +427,9 @@
     if (q.has("model") || !q.toString()) RUN[view]();
   }
 
+  function gpuLabel(g) {  // the name and the memory size the vendor quotes (decimal GB)
+    return g.memory_bytes ? g.name + " · " + num(g.memory_bytes / 1e9) + " GB" : g.name;
+  }
   function gpuValue(name) {  // the option for a GPU named by its name or any alias
     const key = name.trim().toLowerCase();
     const g = gpuList.find((x) => x.name.toLowerCase() === key ||
