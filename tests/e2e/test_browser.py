@@ -387,6 +387,21 @@ def test_training_tab(open_page: Any, viewport: dict[str, int]) -> None:
     assert number(row(page, "train-table", "total per GPU")) == round(per["total_bytes"] / GiB, 2)
     assert number(row(page, "train-table", "trainable parameters")) == cli["trainable_params"]
     assert "LoRA" in page.text_content("#train-title")
+    page.select_option("#method", "full")
+    page.select_option("#zero", "3")
+    page.fill("#seq_len", "4096")
+    page.select_option("#train_offload", "cpu")
+    page.click("#train-run")
+    page.wait_for_selector("#train-title:has-text('full fine-tuning')")
+    done(page, "train")
+    cli = cli_json(
+        "train", "llama-3.1-8b", "--gpu", "H100", "--gpus", "1", "--zero", "3",
+        "--offload", "cpu",
+    )  # fmt: skip
+    assert number(row(page, "train-table", "host RAM")) == round(cli["host_bytes"] / GiB, 2) > 0
+    assert number(row(page, "train-table", "total per GPU")) == round(
+        cli["per_gpu"]["total_bytes"] / GiB, 2
+    )
     no_overflow(page)
     shot(page, f"train-{viewport['width']}")
 

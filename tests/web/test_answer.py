@@ -6,6 +6,7 @@ concurrency 1, a placeholder path for DeepSeek-V3's own fp8) stay fixed."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from importlib import resources
@@ -186,6 +187,16 @@ def test_pasted_config_and_bad_input() -> None:
 def test_static_files_favicon_and_gzip() -> None:
     page = CLIENT.get("/").text
     assert "<script>" not in page and "<style>" not in page  # no inline code (CSP)
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)) > 20
+    labelled = set(
+        re.findall(
+            r'<label[^>]*>\s*<span[^>]*>[^<]*</span>\s*<(?:input|select|textarea) id="([^"]+)"',
+            page,
+        )
+    )
+    controls = set(re.findall(r'<(?:input|select|textarea) id="([^"]+)"', page))
+    assert controls - labelled <= {"live", "config-file"}  # those two are labelled otherwise
     for name in ("app.js", "i18n.js", "app.css"):
         r = CLIENT.get(f"/static/{name}", headers={"accept-encoding": "gzip"})
         assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"

@@ -217,9 +217,10 @@ def create_app() -> FastAPI:
         method: Annotated[str, Query(pattern="^(full|lora|qlora)$")] = "full",
         zero: Annotated[int, Query(ge=0, le=3)] = 3,
         seq_len: Annotated[int, Query(ge=1, le=1 << 20)] = 4096,
+        offload: Annotated[str, Query(pattern="^(none|cpu)$")] = "none",
     ) -> dict[str, Any]:
         from ..train import Recipe, Workload
-        from ..train.methods import Method
+        from ..train.methods import Method, Offload
 
         m = service.resolve_model(model, None)
         est = estimate_training(
@@ -229,6 +230,7 @@ def create_app() -> FastAPI:
             recipe=Recipe(method=Method(method)),
             workload=Workload(seq_len=seq_len),
             zero=zero,
+            offload=Offload(offload),
         )
         return est.to_dict()
 

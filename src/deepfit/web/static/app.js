@@ -8,7 +8,7 @@
   const DEPLOY = ["model", "gpu", "gpus", "engine", "weights", "kv_dtype", "context",
     "concurrency", "input_len", "output_len", "tp", "pp"];
   const PLAN = ["ttft_s", "tpot_s", "rate", "budget", "objective", "max_gpus", "gpu_scope"];
-  const TRAIN = ["method", "zero", "seq_len"];
+  const TRAIN = ["method", "zero", "seq_len", "train_offload"];
   const VIEWS = ["size", "plan", "compare", "train"];
   const FLAGS = { "--context": "context", "--concurrency": "concurrency", "--gpus": "gpus",
     "--weights": "weights", "--kv-dtype": "kv_dtype", "--engine": "engine", "--tp": "tp",
@@ -342,7 +342,8 @@
     return run("train", "train", () => {
       const v = fieldValues(DEPLOY.concat(TRAIN));
       return call("/api/train", new URLSearchParams({ model: v.model, gpu: v.gpu,
-        gpus: v.gpus || "1", method: v.method, zero: v.zero, seq_len: v.seq_len || "4096" }));
+        gpus: v.gpus || "1", method: v.method, zero: v.zero, seq_len: v.seq_len || "4096",
+        offload: v.train_offload }));
     }, drawTrain);
   }
   function drawTrain(t) {
@@ -359,6 +360,7 @@
       [T("t_act"), gib(p.activations_bytes), p.activations_bytes],
       [T("t_total"), gib(p.total_bytes), p.total_bytes],
       [T("gpu_mem_row"), gib(t.gpu_memory_bytes), t.gpu_memory_bytes],
+      [T("host_ram"), gib(t.host_bytes), t.host_bytes],
       [T("t_tok"), num(t.tokens_per_s), t.tokens_per_s]]);
   }
 
