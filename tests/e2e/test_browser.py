@@ -272,6 +272,17 @@ def test_matrix_and_planner_agree_on_a_4090(open_page: Any) -> None:
     no_overflow(page)
 
 
+@pytest.mark.parametrize("gpu", ["H100", "RTX%204090"])
+def test_matrix_row_agrees_with_the_verdict_at_128k(open_page: Any, gpu: str) -> None:
+    page = open_page(f"model=llama-3.1-8b&gpu={gpu}&gpus=1&weights=bf16&context=131072", PHONE)
+    done(page)
+    fits = page.get_attribute("#verdict", "data-status") == "fits"
+    bf16 = page.locator("#matrix tbody tr", has=page.locator("th:text-is('bf16')"))
+    assert bf16.locator("td").nth(1).text_content() == ("yes" if fits else "no")
+    at_once = number(row(page, "numbers", "requests at once at this context"))
+    assert number(bf16.locator("td").nth(2).text_content()) == at_once
+
+
 def test_llamacpp_split_is_shown(open_page: Any) -> None:
     page = open_page("model=deepseek-r1&gpu=RTX%204090&gpus=1&engine=llamacpp&context=8192")
     done(page)

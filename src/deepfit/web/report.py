@@ -67,7 +67,8 @@ def _workload(plan: dict[str, Any], w: dict[str, str]) -> str:
         parts.append(w["rate"].format(v=f"{wl['rate']:,g}"))
     if wl.get("budget_usd_per_hour") is not None:
         parts.append(w["budget"].format(v=f"{wl['budget_usd_per_hour']:,.2f}"))
-    parts.append(w["objective"].format(v=plan["objective"]))
+    objective = plan["objective"]
+    parts.append(w["objective"].format(v=w.get(f"obj_{objective}", objective)))
     parts.append(w["candidates"].format(n=f"{plan['candidates']:,}"))
     return "; ".join(parts)
 

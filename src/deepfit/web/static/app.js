@@ -386,8 +386,14 @@
     }
   }
   let timer = null;
-  function liveUpdate() {
+  function knownModel(name) {  // a catalogue alias or id (live updates wait for one)
+    const key = name.trim().toLowerCase();
+    return [...$("models").options].some((o) => o.value.toLowerCase() === key ||
+      o.label.split(" · ")[0].toLowerCase() === key);
+  }
+  function liveUpdate(event) {
     if (view !== "size" || !$("live").checked) return;
+    if (event && event.target === $("model") && !knownModel($("model").value)) return;
     clearTimeout(timer);
     timer = setTimeout(size, 500);
   }
