@@ -525,6 +525,47 @@ def test_model_list_holds_only_models_that_work_offline(open_page: Any) -> None:
     assert "deepseek-coder-33b-base" in page.text_content("#offline-list")
 
 
+def test_works_under_a_strict_content_security_policy(open_page: Any) -> None:
+    """No inline script or style: the page works when a CSP allows only its own files."""
+    policy = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    )
+    page = open_page("")
+    violations: list[str] = []
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+    )
+
+    def with_policy(route: Any) -> None:
+        response = route.fetch()
+        route.fulfill(
+            response=response, headers={**response.headers, "content-security-policy": policy}
+        )
+
+    page.route("**/*", with_policy)
+    page.goto(page.url.split("?")[0] + "?" + V3)
+    done(page)
+    assert page.get_attribute("#verdict", "data-status") == "fits"
+    page.click("#tab-plan")
+    page.click("#plan-run")
+    done(page, "plan")
+    assert page.locator("#pareto svg g.plan1").count() == 1
+    assert violations == []
+
+
+def test_every_view_fits_a_360_px_phone(open_page: Any) -> None:
+    page = open_page(V3 + "&lang=zh-CN", {"width": 360, "height": 740})
+    done(page)
+    no_overflow(page)
+    for view, button in [("plan", "#plan-run"), ("compare", "#compare-run"),
+                         ("train", "#train-run")]:  # fmt: skip
+        page.click(f"#tab-{view}")
+        page.click(button)
+        done(page, view)
+        no_overflow(page)
+
+
 def test_keyboard_moves_between_tabs(open_page: Any) -> None:
     page = open_page(V3)
     done(page)
