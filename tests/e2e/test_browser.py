@@ -566,6 +566,31 @@ def test_every_view_fits_a_360_px_phone(open_page: Any) -> None:
         no_overflow(page)
 
 
+def test_pasted_config_is_sized(open_page: Any) -> None:
+    from importlib import resources
+
+    config = (
+        resources.files("deepfit.models")
+        .joinpath("data")
+        .joinpath("configs")
+        .joinpath("Qwen--Qwen2.5-0.5B.json")
+        .read_text(encoding="utf-8")
+    )
+    page = open_page("model=qwen2.5-0.5b&gpu=L4&gpus=1&context=4096", PHONE)
+    done(page)
+    bundled = number(row(page, "numbers", "weights"))
+    page.uncheck("#live")
+    page.click("#advanced summary")
+    page.fill("#config", config)
+    page.click("#run")
+    page.wait_for_selector("#title:has-text('pasted config')")
+    done(page)
+    assert number(row(page, "numbers", "weights")) == bundled  # same config, same answer
+    page.fill("#config", "{not json")
+    page.click("#run")
+    page.wait_for_selector("#error:has-text('not valid JSON')")
+
+
 def test_keyboard_moves_between_tabs(open_page: Any) -> None:
     page = open_page(V3)
     done(page)

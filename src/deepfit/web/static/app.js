@@ -106,7 +106,7 @@
       draw(data);
       box.hidden = false;
       status.className = "status";
-      status.textContent = "";
+      status.textContent = kind !== "size" && $("config").value.trim() ? T("config_sizing_only") : "";
       status.dataset.state = "done";
     } catch (err) {
       if (id !== seq[kind]) return;
