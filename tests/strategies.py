@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 DENSE = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3")
-MOE = ("mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3")
+MOE = ("mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3", "deepseek_v32")
 
 
 @st.composite
@@ -56,7 +56,7 @@ def configs(draw: st.DrawFn, families: tuple[str, ...] = DENSE + MOE) -> dict[st
         )
     if family == "qwen2_moe":
         cfg["shared_expert_intermediate_size"] = draw(st.integers(1, 12))
-    if family in ("deepseek_v2", "deepseek_v3"):
+    if family in ("deepseek_v2", "deepseek_v3", "deepseek_v32"):
         cfg.update(
             q_lora_rank=draw(st.one_of(st.none(), st.integers(1, 8))),
             kv_lora_rank=draw(st.integers(1, 8)),
@@ -74,4 +74,51 @@ def configs(draw: st.DrawFn, families: tuple[str, ...] = DENSE + MOE) -> dict[st
         )
         del cfg["num_key_value_heads"]
         cfg["num_key_value_heads"] = heads
+    if family == "deepseek_v32":  # the indexer reads the low-rank query: always present
+        cfg.update(
+            q_lora_rank=draw(st.integers(1, 8)),
+            index_n_heads=draw(st.integers(1, 3)),
+            index_head_dim=draw(st.sampled_from([2, 4, 8])),
+            index_topk=draw(st.integers(1, 8)),
+        )
     return cfg
+
+
+@st.composite
+def deepseek_v4_configs(draw: st.DrawFn) -> dict[str, Any]:
+    """Small DeepSeek-V4 configs: any mix of window-only, CSA and HCA layers. One shared
+    expert, as released (transformers builds one whatever ``n_shared_experts`` says)."""
+    layers = draw(st.integers(1, 4))
+    groups = draw(st.integers(1, 2))
+    experts = draw(st.integers(1, 5))
+    rope = draw(st.sampled_from([2, 4]))
+    return {
+        "model_type": "deepseek_v4",
+        "hidden_size": draw(st.integers(2, 12)) * 2,
+        "num_hidden_layers": layers,
+        "num_attention_heads": groups * draw(st.integers(1, 3)),
+        "num_key_value_heads": 1,
+        "head_dim": rope * draw(st.integers(1, 4)),
+        "qk_rope_head_dim": rope,
+        "q_lora_rank": draw(st.integers(1, 8)),
+        "o_groups": groups,
+        "o_lora_rank": draw(st.integers(1, 6)),
+        "sliding_window": draw(st.integers(1, 16)),
+        "compress_ratios": draw(
+            st.lists(st.sampled_from([0, 4, 128]), min_size=layers + 1, max_size=layers + 1)
+        ),
+        "index_n_heads": draw(st.integers(1, 3)),
+        "index_head_dim": draw(st.sampled_from([2, 4, 8])),
+        "index_topk": draw(st.integers(1, 8)),
+        "n_routed_experts": experts,
+        "num_experts_per_tok": draw(st.integers(1, experts)),
+        "n_shared_experts": 1,
+        "moe_intermediate_size": draw(st.integers(1, 12)),
+        "num_hash_layers": draw(st.integers(0, layers)),
+        "hc_mult": draw(st.integers(1, 4)),
+        "vocab_size": draw(st.integers(1, 50)),
+        "num_nextn_predict_layers": draw(st.integers(0, 1)),
+        "pad_token_id": None,
+        "bos_token_id": None,
+        "eos_token_id": None,
+    }

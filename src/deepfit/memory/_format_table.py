@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ..errors import BadInputError
 from ..models.tensors import Role
 
-HALF_KEEP = frozenset({Role.EMBED, Role.HEAD, Role.ROUTER})
+HALF_KEEP = frozenset({Role.EMBED, Role.HEAD, Role.ROUTER, Role.HYPER})
 """Matrices the quantizers leave in 16 bits (norms and biases are never quantized)."""
 
 

@@ -21,6 +21,8 @@ class AttentionKind(str, Enum):
     GQA = "gqa"  # groups of query heads share a K/V head
     MQA = "mqa"  # one K/V head for all query heads
     MLA = "mla"  # DeepSeek multi-head latent attention (compressed latent K/V)
+    CSA = "csa"  # DeepSeek-V4 compressed sparse attention (1 entry per m tokens, top-k read)
+    HCA = "hca"  # DeepSeek-V4 heavily compressed attention (1 entry per m' tokens, all read)
 
 
 class NormKind(str, Enum):
@@ -45,6 +47,34 @@ class MlaDims:
 
 
 @dataclass(frozen=True)
+class Indexer:
+    """DeepSeek's lightning indexer: scores every earlier (compressed) entry with its own
+    small keys and keeps the ``topk`` best for the core attention (V3.2 DSA, V4 CSA)."""
+
+    num_heads: int
+    head_dim: int
+    topk: int
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """DeepSeek-V4 attention: one K=V head of ``head_dim`` in a sliding window, plus (when
+    ``ratio`` > 0) one compressed entry per ``ratio`` tokens; low-rank queries and a grouped
+    low-rank output projection (``o_groups`` groups, each to ``o_lora_rank``)."""
+
+    ratio: int  # 0: the window only
+    q_lora_rank: int
+    o_groups: int
+    o_lora_rank: int
+    rope_dim: int  # trailing channels of each entry that carry RoPE (kept in 16 bits)
+
+    @property
+    def overlap(self) -> int:
+        """CSA's compressor keeps two overlapping series (2x width); HCA's one."""
+        return 2 if self.ratio == 4 else 1
+
+
+@dataclass(frozen=True)
 class Attention:
     """One attention block. ``head_dim`` is the query/key head size, ``v_head_dim`` the value's."""
 
@@ -58,6 +88,9 @@ class Attention:
     qk_norm: bool = False  # per-head RMSNorm on q and k (Qwen3)
     sliding_window: int | None = None  # tokens this layer attends to; None = full context
     mla: MlaDims | None = None
+    sinks: bool = False  # one learned attention-sink logit per head (gpt-oss, DeepSeek-V4)
+    indexer: Indexer | None = None  # DSA / CSA top-k selection
+    compressed: Compressed | None = None  # DeepSeek-V4 hybrid attention
 
     @property
     def q_dim(self) -> int:
@@ -94,6 +127,7 @@ class Moe:
     num_shared_experts: int = 0
     shared_gate: bool = False
     router_bias: bool = False
+    hash_routed: bool = False  # experts chosen by a fixed token-id table (DeepSeek-V4 first layers)
 
 
 @dataclass(frozen=True)
@@ -123,6 +157,7 @@ class Architecture:
     rope_scaling: str | None = None
     torch_dtype: str | None = None
     mtp_layers: tuple[Layer, ...] = ()  # DeepSeek-V3 multi-token prediction, not in the main stack
+    hyper_streams: int = 0  # manifold-constrained hyper-connection streams (V4: 4); 0 = none
     quantization: Mapping[str, Any] | None = None  # the checkpoint's quantization_config, as data
     notes: tuple[str, ...] = field(default=())
 
@@ -194,6 +229,31 @@ class Architecture:
             "torch_dtype": self.torch_dtype,
             "mtp_layers": len(self.mtp_layers),
         }
+        kinds = sorted({la.attention.kind.value for la in self.layers})
+        if len(kinds) > 1:
+            out["attention"]["layer_kinds"] = {
+                k: sum(la.attention.kind.value == k for la in self.layers) for k in kinds
+            }
+        if att.sinks:
+            out["attention"]["sinks"] = True
+        if self.hyper_streams:
+            out["hyper_connection_streams"] = self.hyper_streams
+        idx = next((la.attention.indexer for la in self.layers if la.attention.indexer), None)
+        if idx is not None:
+            out["attention"]["indexer"] = {
+                "num_heads": idx.num_heads,
+                "head_dim": idx.head_dim,
+                "topk": idx.topk,
+            }
+        if att.compressed is not None:
+            c = att.compressed
+            out["attention"]["compress_ratios"] = [
+                la.attention.compressed.ratio if la.attention.compressed else 0
+                for la in self.layers
+            ]
+            out["attention"]["q_lora_rank"] = c.q_lora_rank
+            out["attention"]["o_groups"] = c.o_groups
+            out["attention"]["o_lora_rank"] = c.o_lora_rank
         if att.mla is not None:
             m = att.mla
             out["attention"]["mla"] = {

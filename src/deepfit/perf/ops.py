@@ -10,6 +10,9 @@ Costs are for the layers of one pipeline stage, sharded as the layout says.
   MLA runs with the weight absorption vLLM and SGLang use: scores and values are computed
   in the ``kv_lora_rank`` latent space (plus the rope part), the per-head up-projections are
   folded into the query and output sides.
+- DeepSeek sparse attention (V3.2) and V4's hybrid attention: a query reads its window,
+  the indexer's top-k (compressed) entries or, for HCA, every compressed entry, and the
+  indexer scores every candidate with its own keys; see :func:`_sparse_attention_core`.
 - MoE: a token runs ``experts_per_token`` experts; the weights read are those of the
   distinct experts the step's tokens touch: ``E * (1 - (1 - k/E)^T)`` under uniform
   routing. Shared experts and routers are dense.
@@ -64,6 +67,8 @@ def touched_experts(num_experts: int, k: int, tokens: int) -> float:
 
 def _attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: float) -> OpCost:
     """Scores and weighted values for one layer (all heads on this GPU)."""
+    if att.compressed is not None or att.indexer is not None:
+        return _sparse_attention_core(att, kv, shape, heads)
 
     def ctx(c: float) -> float:
         return c if att.sliding_window is None else min(c, float(att.sliding_window))
@@ -83,6 +88,54 @@ def _attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: float) 
     kv_read = shape.decode_tokens * ctx(shape.decode_context) * per_token
     kv_write = shape.tokens * per_token
     return OpCost("attention", flops, 0.0, kv_read + kv_write, compute="attention")
+
+
+def _sparse_reads(att: Attention, context: float) -> tuple[float, float, float]:
+    """(uncompressed entries, compressed entries, indexer keys) one query reads at
+    ``context``: DeepSeek-V4 reads its window, then all HCA entries or the indexer's top-k
+    CSA entries; V3.2 (MLA + indexer) reads the top-k tokens, scoring all of them."""
+    idx, c = att.indexer, att.compressed
+    if c is None:  # V3.2 DSA over the whole context
+        assert idx is not None
+        return min(context, float(idx.topk)), 0.0, context
+    window = min(context, float(att.sliding_window or 0))
+    if not c.ratio:
+        return window, 0.0, 0.0
+    entries = context / c.ratio
+    if idx is None:
+        return window, entries, 0.0
+    return window, min(entries, float(idx.topk)), entries
+
+
+def _sparse_attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: float) -> OpCost:
+    """DeepSeek sparse and compressed attention. Each attended entry costs 2 FLOPs per
+    element for scores and 2 for values per head (MLA in the latent space, as vLLM runs it);
+    the indexer scores every candidate with its own heads (replicated on each rank)."""
+    if att.mla is not None and kv.mla_latent:
+        m = att.mla
+        per_entry = 2 * (m.latent_dim + m.kv_lora_rank)
+        absorb = 2 * (m.qk_nope_head_dim * m.kv_lora_rank + m.kv_lora_rank * m.v_head_dim)
+    else:
+        per_entry, absorb = 2 * (att.head_dim + att.v_head_dim), 0
+    idx = att.indexer
+    per_score = 2 * idx.num_heads * idx.head_dim if idx else 0
+    parts = kv.parts(att)
+    entry = parts[0].bytes_per_token  # window entry (V4) or latent token (V3.2)
+    compressed_entry = entry if att.compressed else 0.0
+    index_key = kv.indexer_bytes(idx.head_dim) if idx else 0.0
+
+    def per_query(context: float) -> tuple[float, float]:
+        window, picked, scored = _sparse_reads(att, context)
+        flops = heads * (per_entry * (window + picked) + absorb) + per_score * scored
+        read = entry * window + compressed_entry * picked + index_key * scored
+        return flops, read
+
+    d_flops, d_read = per_query(shape.decode_context)
+    p_flops, _ = per_query(shape.prefill_context)
+    flops = shape.decode_tokens * d_flops + shape.prefill_tokens * p_flops
+    kv_write = shape.tokens * sum(p.bytes_per_token for p in parts)
+    kv_bytes = shape.decode_tokens * d_read + kv_write
+    return OpCost("attention", flops, 0.0, kv_bytes, compute="attention")
 
 
 def step_ops(

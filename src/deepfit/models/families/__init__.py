@@ -15,7 +15,8 @@ from ...errors import ConfigError, UnsupportedArchitectureError
 from ..architecture import Architecture
 from ..config import ConfigReader
 from ._common import FamilyParse, Parser, base_dims
-from .deepseek import parse_deepseek_v2
+from .deepseek import parse_deepseek_v2, parse_deepseek_v32
+from .deepseek_v4 import parse_deepseek_v4
 from .dense import (
     parse_gemma,
     parse_gemma2,
@@ -41,6 +42,8 @@ FAMILIES: Mapping[str, Parser] = {
     "deepseek": parse_deepseek,
     "deepseek_v2": parse_deepseek_v2,
     "deepseek_v3": parse_deepseek_v2,
+    "deepseek_v32": parse_deepseek_v32,
+    "deepseek_v4": parse_deepseek_v4,
 }
 
 __all__ = ["FAMILIES", "FamilyParse", "parse_architecture"]
@@ -92,6 +95,7 @@ def parse_architecture(data: Mapping[str, Any], model_id: str, origin: str) -> A
         rope_scaling=_rope_scaling(r),
         torch_dtype=r.text("torch_dtype") or r.text("dtype"),
         mtp_layers=parsed.mtp_layers,
+        hyper_streams=parsed.hyper_streams,
         quantization=dict(quant) if quant else None,
         notes=parsed.notes,
     )

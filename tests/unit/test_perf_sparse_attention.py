@@ -1,0 +1,70 @@
+"""Attention FLOPs and KV traffic of DeepSeek's sparse and compressed attention, by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from deepfit import model_from_config
+from deepfit.memory import load_format
+from deepfit.memory.kv import KvDtype, KvSpec
+from deepfit.memory.layout import Layout
+from deepfit.perf import StepShape, step_ops
+
+from .test_kv_deepseek_sparse import v4_config
+
+KV = KvSpec(KvDtype.BF16)
+
+
+def _attention(cfg: dict[str, object], shape: StepShape) -> tuple[float, float]:
+    arch = model_from_config(cfg).arch
+    ops = step_ops(arch, load_format("bf16"), KV, Layout(), 0, range(arch.num_layers), shape)
+    att = next(op for op in ops if op.name == "attention")
+    return att.flops, att.kv_bytes
+
+
+def test_v4_decode_by_hand() -> None:
+    # 4 heads of 16 (K=V), window 8, CSA top-3 of ctx/4, HCA all of ctx/128, indexer 2 x 8
+    flops, kv = _attention(v4_config(), StepShape(decode_tokens=1, decode_context=1024))
+    per_entry = 4 * 2 * (16 + 16)  # heads x (scores + values) x 2 FLOPs
+    window_only = per_entry * 8
+    csa = per_entry * (8 + 3) + 2 * 2 * 8 * (1024 / 4)  # + indexer scores over 256 entries
+    hca = per_entry * (8 + 1024 / 128)
+    assert flops == pytest.approx(window_only + csa + hca)
+    entry, key = 16 * 2, 8 * 2
+    read = entry * 8 + (entry * (8 + 3) + key * 256) + entry * (8 + 8)
+    write = 3 * entry + entry / 4 + key / 4 + entry / 128
+    assert kv == pytest.approx(read + write)
+
+
+def test_v4_attention_grows_with_context_only_through_compressed_entries() -> None:
+    short, _ = _attention(v4_config(), StepShape(decode_tokens=1, decode_context=4096))
+    long, _ = _attention(v4_config(), StepShape(decode_tokens=1, decode_context=8192))
+    # doubling the context adds the indexer's and HCA's share only (top-k is saturated)
+    extra = 2 * 2 * 8 * (4096 / 4) + 4 * 2 * 32 * (4096 / 128)
+    assert long - short == pytest.approx(extra)
+
+
+def test_v32_reads_top_k_tokens_and_scores_all() -> None:
+    cfg = {
+        "model_type": "deepseek_v32",
+        "hidden_size": 32,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "q_lora_rank": 8,
+        "kv_lora_rank": 16,
+        "qk_nope_head_dim": 4,
+        "qk_rope_head_dim": 4,
+        "v_head_dim": 4,
+        "intermediate_size": 16,
+        "vocab_size": 20,
+        "index_n_heads": 2,
+        "index_head_dim": 8,
+        "index_topk": 10,
+    }
+    flops, kv = _attention(cfg, StepShape(decode_tokens=1, decode_context=100))
+    # MLA in the latent space: (20 + 16) x 2 per attended token and head, plus absorption
+    per_token = 2 * (20 + 16)
+    absorb = 2 * (4 * 16 + 16 * 4)
+    assert flops == pytest.approx(2 * (per_token * 10 + absorb) + 2 * 2 * 8 * 100)
+    latent, key = 20 * 2, 8 * 2
+    assert kv == pytest.approx(latent * 10 + key * 100 + latent + key)
