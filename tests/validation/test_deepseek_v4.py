@@ -81,3 +81,20 @@ def test_pro_kv_at_one_million_tokens_matches_vllm() -> None:
     arch = load_model("deepseek-v4-pro").arch
     per_seq = bytes_for_sequence(arch, KvSpec(KvDtype.BF16), 1 << 20)
     assert per_seq / GIB == pytest.approx(9.62, abs=0.01)
+
+
+def test_v32_kv_at_one_million_tokens_and_the_ratio_to_v4() -> None:
+    """Same vLLM blog: DeepSeek-V3.2's layout (MLA latent + indexer keys, bf16) would take
+    about 83.88 GiB at 1M tokens, 8.7x DeepSeek-V4-Pro's."""
+    spec = KvSpec(KvDtype.BF16)
+    v32 = bytes_for_sequence(load_model("deepseek-v3.2").arch, spec, 1 << 20)
+    v4 = bytes_for_sequence(load_model("deepseek-v4-pro").arch, spec, 1 << 20)
+    assert v32 / GIB == pytest.approx(83.88, abs=0.01)
+    assert v32 / v4 == pytest.approx(8.7, abs=0.05)
+
+
+def test_kimi_k2_active_matches_the_card() -> None:
+    """Kimi-K2 model card: 1T total, 32B activated parameters (rounded to the billion)."""
+    p = load_model("kimi-k2").params
+    assert abs(p.total - 1.0e12) <= 0.05e12
+    assert abs(p.active_excluding_embedding - 32e9) <= 0.5e9

@@ -44,6 +44,7 @@ FAMILIES: Mapping[str, Parser] = {
     "deepseek_v3": parse_deepseek_v2,
     "deepseek_v32": parse_deepseek_v32,
     "deepseek_v4": parse_deepseek_v4,
+    "kimi_k2": parse_deepseek_v2,  # Kimi-K2: the DeepSeek-V3 architecture, 384 experts
 }
 
 __all__ = ["FAMILIES", "FamilyParse", "parse_architecture"]
