@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 DENSE = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3")
-MOE = ("mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3", "deepseek_v32")
+MOE = ("mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3", "deepseek_v32", "gpt_oss")
 
 
 @st.composite
@@ -44,8 +44,14 @@ def configs(draw: st.DrawFn, families: tuple[str, ...] = DENSE + MOE) -> dict[st
         cfg["head_dim"] = head_dim
     experts = draw(st.integers(1, 6))
     topk = draw(st.integers(1, experts))
-    if family == "mixtral":
+    if family in ("mixtral", "gpt_oss"):
         cfg.update(num_local_experts=experts, num_experts_per_tok=topk)
+    if family == "gpt_oss":
+        cfg.update(
+            head_dim=head_dim,
+            attention_bias=draw(st.booleans()),
+            sliding_window=draw(st.integers(1, 64)),
+        )
     if family in ("qwen2_moe", "qwen3_moe"):
         cfg.update(
             num_experts=experts,
@@ -56,7 +62,7 @@ def configs(draw: st.DrawFn, families: tuple[str, ...] = DENSE + MOE) -> dict[st
         )
     if family == "qwen2_moe":
         cfg["shared_expert_intermediate_size"] = draw(st.integers(1, 12))
-    if family in ("deepseek_v2", "deepseek_v3", "deepseek_v32"):
+    if family in ("deepseek_v2", "deepseek_v3", "deepseek_v32", "gpt_oss"):
         cfg.update(
             q_lora_rank=draw(st.one_of(st.none(), st.integers(1, 8))),
             kv_lora_rank=draw(st.integers(1, 8)),
@@ -68,7 +74,9 @@ def configs(draw: st.DrawFn, families: tuple[str, ...] = DENSE + MOE) -> dict[st
             n_shared_experts=draw(st.integers(0, 2)),
             moe_intermediate_size=draw(st.integers(1, 12)),
             first_k_dense_replace=draw(st.integers(0, 2)),
-            moe_layer_freq=draw(st.integers(1, 2)),
+            # transformers 5.25 no longer reads moe_layer_freq (every layer from
+            # first_k_dense_replace on is MoE); every released DeepSeek config has 1
+            moe_layer_freq=1,
             n_group=1,
             topk_group=1,
         )

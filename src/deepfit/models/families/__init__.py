@@ -26,7 +26,13 @@ from .dense import (
     parse_qwen2,
     parse_qwen3,
 )
-from .moe import parse_deepseek, parse_mixtral, parse_qwen2_moe, parse_qwen3_moe
+from .moe import (
+    parse_deepseek,
+    parse_gpt_oss,
+    parse_mixtral,
+    parse_qwen2_moe,
+    parse_qwen3_moe,
+)
 
 FAMILIES: Mapping[str, Parser] = {
     "llama": parse_llama,
@@ -44,7 +50,8 @@ FAMILIES: Mapping[str, Parser] = {
     "deepseek_v3": parse_deepseek_v2,
     "deepseek_v32": parse_deepseek_v32,
     "deepseek_v4": parse_deepseek_v4,
-    "kimi_k2": parse_deepseek_v2,  # Kimi-K2: the DeepSeek-V3 architecture, 384 experts
+    "kimi_k2": parse_deepseek_v2,
+    "gpt_oss": parse_gpt_oss,  # Kimi-K2: the DeepSeek-V3 architecture, 384 experts
 }
 
 __all__ = ["FAMILIES", "FamilyParse", "parse_architecture"]

@@ -109,3 +109,24 @@ def parse_deepseek(r: ConfigReader) -> FamilyParse:
     sparse = Layer(attention=att, moe=deepseek_moe_block(r)) if r.has("n_routed_experts") else dense
     layers = tuple(sparse if m else dense for m in deepseek_is_moe(r, n))
     return FamilyParse(layers, tie_default=False)
+
+
+def parse_gpt_oss(r: ConfigReader) -> FamilyParse:
+    """gpt-oss: GQA with biases and a learned sink logit per head, sliding-window (128) and
+    full layers alternating (``layer_types``), every layer a MoE whose experts and router
+    carry biases; no shared expert."""
+    _, n, _ = base_dims(r)
+    num, topk = experts(r, "num_local_experts")
+    moe = Moe(
+        num_experts=num,
+        experts_per_token=topk,
+        expert=Mlp(r.integer("intermediate_size"), gated=True, bias=True),
+        router_bias=True,
+    )
+    bias = r.flag("attention_bias", True)
+    att = replace(standard_attention(r, qkv_bias=bias, o_bias=bias), sinks=True)
+    sliding = windows(r, n, lambda i: i % 2 == 0)
+    return FamilyParse(
+        tuple(Layer(attention=replace(att, sliding_window=w), moe=moe) for w in sliding),
+        tie_default=False,
+    )
