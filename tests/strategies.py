@@ -130,3 +130,39 @@ def deepseek_v4_configs(draw: st.DrawFn) -> dict[str, Any]:
         "bos_token_id": None,
         "eos_token_id": None,
     }
+
+
+@st.composite
+def qwen3_next_configs(draw: st.DrawFn) -> dict[str, Any]:
+    """Small Qwen3-Next configs: Gated DeltaNet and gated attention layers, sparse MoE."""
+    layers = draw(st.integers(1, 5))
+    kv = draw(st.integers(1, 2))
+    k_heads = draw(st.integers(1, 2))
+    experts = draw(st.integers(1, 6))
+    head_dim = draw(st.sampled_from([4, 8]))
+    return {
+        "model_type": "qwen3_next",
+        "hidden_size": draw(st.integers(2, 8)) * 4,
+        "num_hidden_layers": layers,
+        "num_attention_heads": kv * draw(st.integers(1, 2)),
+        "num_key_value_heads": kv,
+        "head_dim": head_dim,
+        "full_attention_interval": draw(st.integers(1, 4)),
+        "linear_num_key_heads": k_heads,
+        "linear_num_value_heads": k_heads * draw(st.integers(1, 2)),
+        "linear_key_head_dim": draw(st.sampled_from([2, 4, 8])),
+        "linear_value_head_dim": draw(st.sampled_from([2, 4, 8])),
+        "linear_conv_kernel_dim": draw(st.integers(2, 4)),
+        "intermediate_size": draw(st.integers(1, 16)),
+        "moe_intermediate_size": draw(st.integers(1, 12)),
+        "shared_expert_intermediate_size": draw(st.integers(1, 12)),
+        "num_experts": experts,
+        "num_experts_per_tok": draw(st.integers(1, experts)),
+        "decoder_sparse_step": draw(st.integers(1, 2)),
+        "mlp_only_layers": draw(st.lists(st.integers(0, layers - 1), max_size=2, unique=True)),
+        "attention_bias": draw(st.booleans()),
+        "vocab_size": draw(st.integers(1, 50)),
+        "pad_token_id": None,
+        "bos_token_id": None,
+        "eos_token_id": None,
+    }

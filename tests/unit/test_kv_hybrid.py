@@ -48,3 +48,48 @@ def test_gpt_oss_layer_types_win_over_the_default_rule() -> None:
     arch = model_from_config(cfg).arch
     assert [la.attention.sliding_window for la in arch.layers] == [None, None, None, 16]
     assert bytes_for_sequence(arch, BF16, 1000) == pytest.approx(64 * (3 * 1000 + 16))
+
+
+QWEN3_NEXT = {
+    "model_type": "qwen3_next",
+    "hidden_size": 32,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "head_dim": 8,
+    "full_attention_interval": 4,
+    "linear_num_key_heads": 2,
+    "linear_num_value_heads": 4,
+    "linear_key_head_dim": 8,
+    "linear_value_head_dim": 6,
+    "linear_conv_kernel_dim": 4,
+    "intermediate_size": 16,
+    "moe_intermediate_size": 8,
+    "shared_expert_intermediate_size": 8,
+    "num_experts": 4,
+    "num_experts_per_tok": 2,
+    "vocab_size": 10,
+}
+
+
+def test_qwen3_next_linear_layers_keep_a_fixed_state() -> None:
+    arch = model_from_config(QWEN3_NEXT).arch
+    kinds = [la.attention.kind.value for la in arch.layers]
+    assert kinds == ["gated_deltanet"] * 3 + ["gqa"]
+    full = 2 * 2 * 8 * 2  # the one full layer: K and V, 2 heads of 8, bf16
+    assert bytes_per_token(arch, BF16) == full
+    # per linear layer: 4 value heads x 8 x 6 state + 3 conv taps x (2*2*8 + 4*6) channels
+    state = (4 * 8 * 6 + 3 * (2 * 2 * 8 + 4 * 6)) * 2
+    for tokens in (1, 10, 10_000):
+        assert bytes_for_sequence(arch, BF16, tokens) == 3 * state + tokens * full
+    # tensor parallelism splits the state by heads, like the K/V heads
+    assert bytes_for_sequence(arch, KvSpec(KvDtype.BF16, tp=2), 1) == 3 * state / 2 + full / 2
+
+
+def test_qwen3_next_gated_attention_doubles_the_query_projection() -> None:
+    plain = dict(QWEN3_NEXT, full_attention_interval=1)  # every layer full attention
+    p = model_from_config(plain).params
+    h, q, kv = 32, 4 * 8, 2 * 8
+    # q_proj emits query and gate (2q), k, v, o, and per-head q/k norms
+    assert p.attention == 4 * (h * (2 * q + 2 * kv) + q * h)
+    assert p.norms == 4 * (2 * 8 + 2 * h) + h

@@ -68,3 +68,18 @@ def test_v32_reads_top_k_tokens_and_scores_all() -> None:
     assert flops == pytest.approx(2 * (per_token * 10 + absorb) + 2 * 2 * 8 * 100)
     latent, key = 20 * 2, 8 * 2
     assert kv == pytest.approx(latent * 10 + key * 100 + latent + key)
+
+
+def test_linear_attention_cost_does_not_grow_with_context() -> None:
+    from .test_kv_hybrid import QWEN3_NEXT
+
+    cfg = dict(QWEN3_NEXT, full_attention_interval=8)  # all four layers Gated DeltaNet
+    short = _attention(cfg, StepShape(decode_tokens=2, decode_context=100))
+    long = _attention(cfg, StepShape(decode_tokens=2, decode_context=100_000))
+    assert short == long
+    flops, kv = short
+    conv_dim = 2 * 2 * 8 + 4 * 6
+    per_token = 6 * 4 * 8 * 6 + 2 * 4 * conv_dim
+    assert flops == pytest.approx(4 * 2 * per_token)
+    state = (4 * 8 * 6 + 3 * conv_dim) * 2
+    assert kv == pytest.approx(4 * 2 * 2 * state)  # read and write, 2 sequences, 4 layers

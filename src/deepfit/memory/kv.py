@@ -17,6 +17,11 @@
   8-byte scale (vLLM ``fp8_ds_mla`` for V4: 448 + 128 + 8 = 584 bytes per entry). V3.2 with
   an fp8 cache uses the same format at its MLA width (512 + 16 + 128 = 656 bytes).
 
+- Linear-attention layers (Gated DeltaNet) keep no per-token cache but a fixed state per
+  sequence (recurrent state and convolution inputs), in 16 bits whatever the KV dtype
+  (vLLM's mamba-state dtype follows the model's, not ``--kv-cache-dtype``), split across
+  tensor-parallel ranks by heads.
+
 Each layer's cache is a set of :class:`KvPart` (a window or the whole context, and bytes
 per token), so memory, capacity and per-step KV traffic all read the same description.
 """
@@ -127,8 +132,18 @@ class KvSpec:
             return head_dim + 4 * (head_dim // INDEXER_SCALE_BLOCK)
         return head_dim * self.dtype.bytes_per_element
 
+    def state_bytes(self, att: Attention) -> float:
+        """Bytes one rank keeps per sequence for a linear-attention layer (0 otherwise)."""
+        if att.linear is None:
+            return 0.0
+        share = min(self.tp, att.linear.num_v_heads)
+        width = 4.0 if self.dtype is KvDtype.FP32 else 2.0
+        return att.linear.state_elements * width / share
+
     def parts(self, att: Attention) -> tuple[KvPart, ...]:
-        """What one rank caches for one layer of this attention."""
+        """What one rank caches per token for one layer of this attention."""
+        if att.linear is not None:
+            return ()
         idx = att.indexer
         c = att.compressed
         if c is not None:
@@ -183,7 +198,8 @@ def bytes_for_sequence(
 ) -> float:
     """KV bytes one rank stores for one sequence of ``tokens``; sliding-window layers keep at
     most their window. ``block_tokens`` rounds up to the engine's block (vLLM: 16)."""
-    total = 0.0
+    chosen = range(arch.num_layers) if layers is None else layers
+    total = sum(spec.state_bytes(arch.layers[i].attention) for i in chosen)
     for window, per_token in kv_groups(arch, spec, layers):
         kept = tokens if window is None else min(tokens, window)
         total += -(-kept // block_tokens) * block_tokens * per_token

@@ -23,6 +23,7 @@ class AttentionKind(str, Enum):
     MLA = "mla"  # DeepSeek multi-head latent attention (compressed latent K/V)
     CSA = "csa"  # DeepSeek-V4 compressed sparse attention (1 entry per m tokens, top-k read)
     HCA = "hca"  # DeepSeek-V4 heavily compressed attention (1 entry per m' tokens, all read)
+    LINEAR = "gated_deltanet"  # linear attention: a fixed-size recurrent state per sequence
 
 
 class NormKind(str, Enum):
@@ -75,6 +76,30 @@ class Compressed:
 
 
 @dataclass(frozen=True)
+class LinearAttention:
+    """Gated DeltaNet (Qwen3-Next): keys/queries of ``num_k_heads`` x ``head_k_dim``, values
+    of ``num_v_heads`` x ``head_v_dim``, a causal depthwise convolution of ``conv_kernel``
+    over q, k and v, and per value head a ``head_k_dim`` x ``head_v_dim`` state."""
+
+    num_k_heads: int
+    num_v_heads: int
+    head_k_dim: int
+    head_v_dim: int
+    conv_kernel: int
+
+    @property
+    def conv_dim(self) -> int:
+        return 2 * self.num_k_heads * self.head_k_dim + self.num_v_heads * self.head_v_dim
+
+    @property
+    def state_elements(self) -> int:
+        """Elements one sequence keeps: the recurrent state and the convolution's last
+        ``conv_kernel - 1`` inputs."""
+        recurrent = self.num_v_heads * self.head_k_dim * self.head_v_dim
+        return recurrent + (self.conv_kernel - 1) * self.conv_dim
+
+
+@dataclass(frozen=True)
 class Attention:
     """One attention block. ``head_dim`` is the query/key head size, ``v_head_dim`` the value's."""
 
@@ -91,6 +116,8 @@ class Attention:
     sinks: bool = False  # one learned attention-sink logit per head (gpt-oss, DeepSeek-V4)
     indexer: Indexer | None = None  # DSA / CSA top-k selection
     compressed: Compressed | None = None  # DeepSeek-V4 hybrid attention
+    output_gate: bool = False  # q_proj also emits a sigmoid gate on the output (Qwen3-Next)
+    linear: LinearAttention | None = None  # linear attention instead of softmax attention
 
     @property
     def q_dim(self) -> int:

@@ -120,8 +120,21 @@ def hyper_params(streams: int, hidden: int) -> tuple[int, int]:
     return 2 * per_block, streams * streams * hidden + streams + 1
 
 
+def linear_attention_params(att: Attention, hidden: int) -> tuple[int, int]:
+    """(weights, norms) of a Gated DeltaNet block: q/k/v/z and beta/alpha projections,
+    the depthwise convolution, per-head decay (A_log) and dt bias, a gated norm, out_proj."""
+    lin = att.linear
+    assert lin is not None
+    value_dim = lin.num_v_heads * lin.head_v_dim
+    proj = hidden * (lin.conv_dim + value_dim) + hidden * 2 * lin.num_v_heads
+    proj += lin.conv_dim * lin.conv_kernel + 2 * lin.num_v_heads + value_dim * hidden
+    return proj, lin.head_v_dim
+
+
 def attention_params(att: Attention, hidden: int) -> tuple[int, int]:
     """(projection weights and biases, norms inside attention) of one attention block."""
+    if att.linear is not None:
+        return linear_attention_params(att, hidden)
     if att.compressed is not None:
         return compressed_params(att, hidden)
     if att.mla is not None:
@@ -139,9 +152,10 @@ def attention_params(att: Attention, hidden: int) -> tuple[int, int]:
         o = att.num_heads * m.v_head_dim * hidden + (hidden if att.o_bias else 0)
         return q + kv_a + kv_b + o + idx, norms + m.kv_lora_rank + idx_norms
     v_dim = att.num_kv_heads * att.v_head_dim
-    proj = hidden * (att.q_dim + att.kv_dim + v_dim) + att.num_heads * att.v_head_dim * hidden
+    q_out = att.q_dim * (2 if att.output_gate else 1)
+    proj = hidden * (q_out + att.kv_dim + v_dim) + att.num_heads * att.v_head_dim * hidden
     if att.qkv_bias:
-        proj += att.q_dim + att.kv_dim + v_dim
+        proj += q_out + att.kv_dim + v_dim
     if att.o_bias:
         proj += hidden
     proj += att.num_heads if att.sinks else 0

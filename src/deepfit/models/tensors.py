@@ -128,7 +128,23 @@ def _compressed(att: Attention, h: int, i: int) -> Iterator[Tensor]:
     yield from _indexer(att, h, i)
 
 
+def _linear(att: Attention, h: int, i: int) -> Iterator[Tensor]:
+    """Gated DeltaNet: heads split by tensor parallelism like attention heads."""
+    lin = att.linear
+    assert lin is not None
+    value_dim = lin.num_v_heads * lin.head_v_dim
+    yield Tensor(Role.ATTN_Q, i, lin.conv_dim + value_dim, h, Split.ROWS)  # in_proj_qkvz
+    yield Tensor(Role.ATTN_Q, i, 2 * lin.num_v_heads, h, Split.ROWS)  # in_proj_ba
+    yield Tensor(Role.BIAS, i, lin.conv_dim * lin.conv_kernel, 1, Split.ROWS)  # conv1d
+    yield Tensor(Role.BIAS, i, 2 * lin.num_v_heads, 1, Split.ROWS)  # A_log, dt_bias
+    yield Tensor(Role.NORM, i, lin.head_v_dim, 1, Split.NONE)
+    yield Tensor(Role.ATTN_O, i, h, value_dim, Split.COLS)
+
+
 def _attention(att: Attention, h: int, i: int) -> Iterator[Tensor]:
+    if att.linear is not None:
+        yield from _linear(att, h, i)
+        return
     if att.compressed is not None:
         yield from _compressed(att, h, i)
         return
@@ -152,12 +168,13 @@ def _attention(att: Attention, h: int, i: int) -> Iterator[Tensor]:
         yield Tensor(Role.ATTN_O, i, h, att.num_heads * m.v_head_dim, Split.COLS)
     else:
         v_dim = att.num_kv_heads * att.v_head_dim
-        yield Tensor(Role.ATTN_Q, i, att.q_dim, h, Split.ROWS)
+        q_out = att.q_dim * (2 if att.output_gate else 1)
+        yield Tensor(Role.ATTN_Q, i, q_out, h, Split.ROWS)
         yield Tensor(Role.ATTN_K, i, att.kv_dim, h, Split.ROWS)
         yield Tensor(Role.ATTN_V, i, v_dim, h, Split.ROWS)
         yield Tensor(Role.ATTN_O, i, h, att.num_heads * att.v_head_dim, Split.COLS)
         if att.qkv_bias:
-            yield Tensor(Role.BIAS, i, att.q_dim + att.kv_dim + v_dim, 1, Split.ROWS)
+            yield Tensor(Role.BIAS, i, q_out + att.kv_dim + v_dim, 1, Split.ROWS)
         if att.qk_norm:
             yield Tensor(Role.NORM, i, 2 * att.head_dim, 1, Split.NONE)
         if att.sinks:

@@ -13,6 +13,8 @@ Costs are for the layers of one pipeline stage, sharded as the layout says.
 - DeepSeek sparse attention (V3.2) and V4's hybrid attention: a query reads its window,
   the indexer's top-k (compressed) entries or, for HCA, every compressed entry, and the
   indexer scores every candidate with its own keys; see :func:`_sparse_attention_core`.
+- Linear attention (Gated DeltaNet): a fixed cost per token and a fixed state per
+  sequence, whatever the context; see :func:`_linear_attention_core`.
 - MoE: a token runs ``experts_per_token`` experts; the weights read are those of the
   distinct experts the step's tokens touch: ``E * (1 - (1 - k/E)^T)`` under uniform
   routing. Shared experts and routers are dense.
@@ -67,6 +69,8 @@ def touched_experts(num_experts: int, k: int, tokens: int) -> float:
 
 def _attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: float) -> OpCost:
     """Scores and weighted values for one layer (all heads on this GPU)."""
+    if att.linear is not None:
+        return _linear_attention_core(att, kv, shape, heads)
     if att.compressed is not None or att.indexer is not None:
         return _sparse_attention_core(att, kv, shape, heads)
 
@@ -88,6 +92,23 @@ def _attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: float) 
     kv_read = shape.decode_tokens * ctx(shape.decode_context) * per_token
     kv_write = shape.tokens * per_token
     return OpCost("attention", flops, 0.0, kv_read + kv_write, compute="attention")
+
+
+def _linear_attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: float) -> OpCost:
+    """Gated DeltaNet per token and value head: the delta-rule update reads the state
+    against the key (2 FLOPs per state element), adds the outer product (2) and reads it
+    out with the query (2); the causal convolution costs 2 per channel and tap. A decode
+    step reads and writes each sequence's state once; the cost does not grow with context."""
+    lin = att.linear
+    assert lin is not None
+    share = heads / att.num_heads  # this rank's fraction of the heads
+    per_token = 6 * heads * lin.head_k_dim * lin.head_v_dim
+    per_token += 2 * lin.conv_kernel * lin.conv_dim * share
+    state = kv.state_bytes(att)
+    sequences = shape.decode_tokens + (1 if shape.prefill_tokens else 0)
+    return OpCost(
+        "attention", shape.tokens * per_token, 0.0, 2 * sequences * state, compute="attention"
+    )
 
 
 def _sparse_reads(att: Attention, context: float) -> tuple[float, float, float]:

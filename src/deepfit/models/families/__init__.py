@@ -26,6 +26,7 @@ from .dense import (
     parse_qwen2,
     parse_qwen3,
 )
+from .hybrid import parse_qwen3_next
 from .moe import (
     parse_deepseek,
     parse_gpt_oss,
@@ -51,7 +52,8 @@ FAMILIES: Mapping[str, Parser] = {
     "deepseek_v32": parse_deepseek_v32,
     "deepseek_v4": parse_deepseek_v4,
     "kimi_k2": parse_deepseek_v2,
-    "gpt_oss": parse_gpt_oss,  # Kimi-K2: the DeepSeek-V3 architecture, 384 experts
+    "gpt_oss": parse_gpt_oss,
+    "qwen3_next": parse_qwen3_next,  # Kimi-K2: the DeepSeek-V3 architecture, 384 experts
 }
 
 __all__ = ["FAMILIES", "FamilyParse", "parse_architecture"]
