@@ -7,7 +7,17 @@ from typing import Any
 from hypothesis import strategies as st
 
 DENSE = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3")
-MOE = ("mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3", "deepseek_v32", "gpt_oss")
+MOE = (
+    "mixtral",
+    "qwen2_moe",
+    "qwen3_moe",
+    "deepseek_v2",
+    "deepseek_v3",
+    "deepseek_v32",
+    "gpt_oss",
+    "glm4_moe",
+    "minimax_m2",
+)
 
 
 @st.composite
@@ -44,8 +54,24 @@ def configs(draw: st.DrawFn, families: tuple[str, ...] = DENSE + MOE) -> dict[st
         cfg["head_dim"] = head_dim
     experts = draw(st.integers(1, 6))
     topk = draw(st.integers(1, experts))
-    if family in ("mixtral", "gpt_oss"):
+    if family == "glm4_moe":
+        cfg.update(
+            n_routed_experts=experts,
+            num_experts_per_tok=topk,
+            n_shared_experts=draw(st.integers(1, 2)),
+            moe_intermediate_size=draw(st.integers(1, 12)),
+            first_k_dense_replace=draw(st.integers(0, 3)),
+            attention_bias=draw(st.booleans()),
+            use_qk_norm=draw(st.booleans()),
+            head_dim=head_dim,
+            n_group=1,
+            topk_group=1,
+        )
+    if family in ("mixtral", "gpt_oss", "minimax_m2"):
         cfg.update(num_local_experts=experts, num_experts_per_tok=topk)
+    if family == "minimax_m2":
+        # released configs set use_qk_norm; transformers builds the norms regardless
+        cfg.update(head_dim=head_dim, use_qk_norm=True)
     if family == "gpt_oss":
         cfg.update(
             head_dim=head_dim,
@@ -62,7 +88,7 @@ def configs(draw: st.DrawFn, families: tuple[str, ...] = DENSE + MOE) -> dict[st
         )
     if family == "qwen2_moe":
         cfg["shared_expert_intermediate_size"] = draw(st.integers(1, 12))
-    if family in ("deepseek_v2", "deepseek_v3", "deepseek_v32", "gpt_oss"):
+    if family in ("deepseek_v2", "deepseek_v3", "deepseek_v32"):
         cfg.update(
             q_lora_rank=draw(st.one_of(st.none(), st.integers(1, 8))),
             kv_lora_rank=draw(st.integers(1, 8)),

@@ -111,6 +111,7 @@ class Attention:
     qkv_bias: bool = False
     o_bias: bool = False
     qk_norm: bool = False  # per-head RMSNorm on q and k (Qwen3)
+    qk_norm_full: bool = False  # one RMSNorm over all q heads and one over all k heads (MiniMax-M2)
     sliding_window: int | None = None  # tokens this layer attends to; None = full context
     mla: MlaDims | None = None
     sinks: bool = False  # one learned attention-sink logit per head (gpt-oss, DeepSeek-V4)

@@ -159,7 +159,8 @@ def attention_params(att: Attention, hidden: int) -> tuple[int, int]:
     if att.o_bias:
         proj += hidden
     proj += att.num_heads if att.sinks else 0
-    return proj, (2 * att.head_dim if att.qk_norm else 0)
+    norms = 2 * att.head_dim if att.qk_norm else 0
+    return proj, norms + (att.q_dim + att.kv_dim if att.qk_norm_full else 0)
 
 
 def _moe_params(moe: Moe, hidden: int) -> tuple[int, int, int, int]:

@@ -177,6 +177,8 @@ def _attention(att: Attention, h: int, i: int) -> Iterator[Tensor]:
             yield Tensor(Role.BIAS, i, q_out + att.kv_dim + v_dim, 1, Split.ROWS)
         if att.qk_norm:
             yield Tensor(Role.NORM, i, 2 * att.head_dim, 1, Split.NONE)
+        if att.qk_norm_full:
+            yield Tensor(Role.NORM, i, att.q_dim + att.kv_dim, 1, Split.ROWS)
         if att.sinks:
             yield Tensor(Role.BIAS, i, att.num_heads, 1, Split.ROWS)
     if att.o_bias:

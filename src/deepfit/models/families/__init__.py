@@ -29,7 +29,9 @@ from .dense import (
 from .hybrid import parse_qwen3_next
 from .moe import (
     parse_deepseek,
+    parse_glm4_moe,
     parse_gpt_oss,
+    parse_minimax_m2,
     parse_mixtral,
     parse_qwen2_moe,
     parse_qwen3_moe,
@@ -53,7 +55,9 @@ FAMILIES: Mapping[str, Parser] = {
     "deepseek_v4": parse_deepseek_v4,
     "kimi_k2": parse_deepseek_v2,
     "gpt_oss": parse_gpt_oss,
-    "qwen3_next": parse_qwen3_next,  # Kimi-K2: the DeepSeek-V3 architecture, 384 experts
+    "qwen3_next": parse_qwen3_next,
+    "glm4_moe": parse_glm4_moe,
+    "minimax_m2": parse_minimax_m2,  # Kimi-K2: the DeepSeek-V3 architecture, 384 experts
 }
 
 __all__ = ["FAMILIES", "FamilyParse", "parse_architecture"]

@@ -130,3 +130,39 @@ def parse_gpt_oss(r: ConfigReader) -> FamilyParse:
         tuple(Layer(attention=replace(att, sliding_window=w), moe=moe) for w in sliding),
         tie_default=False,
     )
+
+
+def parse_glm4_moe(r: ConfigReader) -> FamilyParse:
+    """GLM-4.5 / 4.6: GQA with q/k/v biases (no o bias), optional per-head q/k norms, dense
+    MLP in the first ``first_k_dense_replace`` layers, then DeepSeek-style routed + shared
+    experts; ``num_nextn_predict_layers`` MTP layers stored apart."""
+    _, n, _ = base_dims(r)
+    bias = r.flag("attention_bias", False)
+    att = standard_attention(r, qkv_bias=bias, o_bias=False, qk_norm=r.flag("use_qk_norm", False))
+    dense = Layer(attention=att, mlp=Mlp(r.integer("intermediate_size")))
+    sparse = Layer(attention=att, moe=deepseek_moe_block(r))
+    first = r.integer("first_k_dense_replace", default=1, lo=0, hi=MAX_LAYERS)
+    layers = tuple(sparse if i >= first else dense for i in range(n))
+    n_mtp = r.integer("num_nextn_predict_layers", default=0, lo=0, hi=MAX_LAYERS)
+    notes: tuple[str, ...] = ()
+    if n_mtp:
+        notes = (
+            f"{n_mtp} multi-token-prediction layer(s) are stored in the checkpoint but are not "
+            "part of the main model; counted separately as params_mtp",
+        )
+    return FamilyParse(layers, tie_default=False, mtp_layers=(sparse,) * n_mtp, notes=notes)
+
+
+def parse_minimax_m2(r: ConfigReader) -> FamilyParse:
+    """MiniMax-M2: GQA with one RMSNorm across all query heads and one across all key heads,
+    every layer a MoE of ``intermediate_size`` experts (no shared expert; the routing bias
+    is a buffer, not a parameter)."""
+    _, n, _ = base_dims(r)
+    num, topk = experts(r, "num_local_experts")
+    moe = Moe(num_experts=num, experts_per_token=topk, expert=Mlp(r.integer("intermediate_size")))
+    att = standard_attention(r, qkv_bias=False, o_bias=False)
+    att = replace(att, qk_norm_full=r.flag("use_qk_norm", True))
+    notes: tuple[str, ...] = ()
+    if r.flag("use_mtp", False):
+        notes = ("the config declares MTP modules; their weights are not sized here",)
+    return FamilyParse(tuple(Layer(attention=att, moe=moe) for _ in range(n)), False, notes=notes)
