@@ -10,6 +10,8 @@ from .memory import MemoryEstimate, estimate_memory
 from .memory.advice import what_would_fit
 from .memory.offload import OffloadPlan, llamacpp_offload
 from .models import Model, catalog, count_params, load_model, model_from_config
+from .models.catalog import HUB_ID
+from .models.checkpoint import CheckpointBytes, hub_checkpoint, read_checkpoint
 from .models.loader import bundled_model
 from .perf import PerfEstimate, estimate_perf
 from .perf.matrix import precision_matrix
@@ -28,6 +30,7 @@ __all__ = [
     "Targets",
     "TrainEstimate",
     "catalog_summary",
+    "checkpoint_bytes",
     "count_params",
     "estimate_memory",
     "estimate_perf",
@@ -42,6 +45,20 @@ __all__ = [
     "precision_matrix",
     "what_would_fit",
 ]
+
+
+def checkpoint_bytes(
+    model: Model, location: str | None = None, *, hub: bool = False
+) -> CheckpointBytes | None:
+    """Exact weight bytes from checkpoint headers: ``location`` (a .safetensors or .gguf
+    path or URL), else with ``hub`` the model's Hugging Face repository; None when neither
+    applies (a local config without a checkpoint). Reads headers only; results are cached."""
+    layers = model.arch.num_layers
+    if location:
+        return read_checkpoint(location, layers)
+    if hub and model.origin in ("bundled", "hub") and HUB_ID.match(model.id):
+        return hub_checkpoint(model.id, num_layers=layers)
+    return None
 
 
 def catalog_summary() -> list[dict[str, Any]]:

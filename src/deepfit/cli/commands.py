@@ -44,8 +44,11 @@ def memory(args: argparse.Namespace) -> int:
         engine=args.engine,
         memory_fraction=args.gpu_memory_utilization,
         dp_attention=args.dp_attention,
+        checkpoint=(ckpt := api.checkpoint_bytes(model, args.checkpoint, hub=args.hub)),
     )
     data = result.to_dict()
+    if ckpt is not None:
+        data["checkpoint"] = ckpt.to_dict()
     if not result.fits:
         data["would_fit"] = api.what_would_fit(model, gpu, result)
     if result.engine == "llamacpp" and result.gpus == 1:

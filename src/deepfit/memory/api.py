@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from .._bisect import largest_satisfying
 from ..hardware import Gpu
+from ..models.checkpoint import CheckpointBytes
 from ..models.loader import Model
 from .engines import load_engine
 from .estimate import StageMemory, Workload, stage_memories
-from .formats import WeightFormat, checkpoint_native_format, load_format
+from .formats import WeightFormat, checkpoint_native_format, load_format, weight_bytes
 from .kv import KvDtype, KvSpec, bytes_for_sequence, bytes_per_token, load_kv_dtype
 from .layout import Layout, make_layout
 from .result import MemoryEstimate, PerGpu
@@ -65,10 +66,14 @@ def estimate_memory(
     engine: str = "vllm",
     memory_fraction: float | None = None,
     dp_attention: bool = False,
+    checkpoint: CheckpointBytes | None = None,
 ) -> MemoryEstimate:
     """Per-GPU inference memory of ``model`` on ``gpus`` x ``gpu`` with ``engine``.
 
     ``tp`` defaults to every GPU of a pipeline stage; ``context`` to the model's maximum.
+    ``checkpoint`` (bytes read from the checkpoint's headers) replaces the format rule's
+    weight total when the weights are the checkpoint's own (``weights="auto"``); each GPU's
+    share still follows the sharding rules.
     """
     arch = model.arch
     tp = tp if tp is not None else max(1, gpus // pp)
@@ -78,8 +83,9 @@ def estimate_memory(
     kvd = _kv_dtype(fmt, kv_dtype)
     profile = load_engine(engine)
     ctx = context if context is not None else (arch.max_position_embeddings or 4096)
+    scale = _checkpoint_scale(model, fmt, weights, checkpoint)
     stages = stage_memories(
-        model, gpu, fmt, kvd, layout, profile.name, Workload(ctx, batch), memory_fraction
+        model, gpu, fmt, kvd, layout, profile.name, Workload(ctx, batch), memory_fraction, scale
     )
     budget_engine = profile.budget != "exact"
     from .device import visible_memory_bytes
@@ -101,6 +107,13 @@ def estimate_memory(
     reasons = _reasons(stages, totals, gpu_bytes, budget_engine, ctx, batch)
     fits = not reasons
     notes = _notes(model, gpu, fmt, ctx, cap, longest)
+    if checkpoint is not None:
+        notes += (
+            f"weights from the checkpoint's headers ({checkpoint.files} file(s)): "
+            f"{checkpoint.main_bytes:,} bytes"
+            + (f" plus {checkpoint.mtp_bytes:,} of MTP layers" if checkpoint.mtp_bytes else "")
+            + ("" if weights in ("", "auto") else "; not used: another format was asked"),
+        )
     return MemoryEstimate(
         model_id=model.id,
         params_total=model.params.total,
@@ -159,6 +172,16 @@ def _reasons(
         elif total > gpu_bytes:
             out.append(f"total exceeds the GPU's memory{where}")
     return tuple(dict.fromkeys(out))
+
+
+def _checkpoint_scale(
+    model: Model, fmt: WeightFormat, weights: str, checkpoint: CheckpointBytes | None
+) -> float:
+    """Exact main-model bytes over the format rule's, for the checkpoint's own weights."""
+    if checkpoint is None or weights.strip().lower() not in ("", "auto"):
+        return 1.0
+    predicted = weight_bytes(model.arch, fmt).total
+    return checkpoint.main_bytes / predicted if predicted > 0 else 1.0
 
 
 def _notes(

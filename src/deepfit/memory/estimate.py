@@ -74,10 +74,11 @@ def _stage(
     fraction: float | None,
     stage: int,
     layers: range,
+    weight_scale: float = 1.0,
 ) -> StageMemory:
     arch = model.arch
     last = stage == layout.pp - 1
-    weights = stage_weights(model, fmt, layout, stage, layers)
+    weights = int(stage_weights(model, fmt, layout, stage, layers) * weight_scale)
     ov: Overheads = overheads(
         profile, arch, fmt, layout, layers, last, work.context_tokens, work.batch
     )
@@ -123,8 +124,10 @@ def stage_memories(
     engine: str,
     work: Workload,
     fraction: float | None,
+    weight_scale: float = 1.0,
 ) -> list[StageMemory]:
-    """Every pipeline stage's memory on one GPU."""
+    """Every pipeline stage's memory on one GPU. ``weight_scale`` corrects every stage's
+    weights by the ratio of a checkpoint's exact bytes to the format rule's."""
     profile = eng.load_engine(engine)
     if fraction is not None and not 0.05 <= fraction <= 1.0:
         raise BadInputError(
@@ -138,6 +141,6 @@ def stage_memories(
     )
     gpu_bytes = visible_memory_bytes(gpu)
     return [
-        _stage(model, gpu_bytes, fmt, kv, layout, profile, work, frac, s, layers)
+        _stage(model, gpu_bytes, fmt, kv, layout, profile, work, frac, s, layers, weight_scale)
         for s, layers in enumerate(stage_layers(model.arch.num_layers, layout.pp))
     ]
