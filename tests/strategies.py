@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-DENSE = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3")
+DENSE = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3")
 MOE = (
     "mixtral",
     "qwen2_moe",
@@ -17,6 +17,7 @@ MOE = (
     "gpt_oss",
     "glm4_moe",
     "minimax_m2",
+    "llama4_text",
 )
 
 
@@ -40,17 +41,17 @@ def configs(draw: st.DrawFn, families: tuple[str, ...] = DENSE + MOE) -> dict[st
         "bos_token_id": None,
         "eos_token_id": None,
     }
-    if family in ("llama", "qwen3", "qwen3_moe", "gemma", "gemma2"):
+    if family in ("llama", "qwen3", "qwen3_moe", "gemma", "gemma2", "gemma3_text"):
         cfg["attention_bias"] = draw(st.booleans())
     if family == "llama":
         cfg["mlp_bias"] = draw(st.booleans())
-    if family in ("mistral", "mixtral", "gemma2", "phi3"):
+    if family in ("mistral", "mixtral", "gemma2", "gemma3_text", "phi3"):
         cfg["sliding_window"] = draw(st.one_of(st.none(), st.integers(1, 64)))
     if family in ("qwen2", "qwen3", "qwen2_moe", "qwen3_moe"):
         cfg["use_sliding_window"] = draw(st.booleans())
         cfg["sliding_window"] = 16
         cfg["max_window_layers"] = draw(st.integers(0, 4))
-    if family in ("gemma", "gemma2", "qwen3", "qwen3_moe"):
+    if family in ("gemma", "gemma2", "gemma3_text", "qwen3", "qwen3_moe"):
         cfg["head_dim"] = head_dim
     experts = draw(st.integers(1, 6))
     topk = draw(st.integers(1, experts))
@@ -67,7 +68,15 @@ def configs(draw: st.DrawFn, families: tuple[str, ...] = DENSE + MOE) -> dict[st
             n_group=1,
             topk_group=1,
         )
-    if family in ("mixtral", "gpt_oss", "minimax_m2"):
+    if family == "llama4_text":
+        cfg.update(
+            head_dim=head_dim,
+            intermediate_size_mlp=draw(st.integers(1, 24)),
+            interleave_moe_layer_step=draw(st.integers(1, 2)),
+            attention_chunk_size=draw(st.one_of(st.none(), st.integers(1, 64))),
+            attention_bias=draw(st.booleans()),
+        )
+    if family in ("mixtral", "gpt_oss", "minimax_m2", "llama4_text"):
         cfg.update(num_local_experts=experts, num_experts_per_tok=topk)
     if family == "minimax_m2":
         # released configs set use_qk_norm; transformers builds the norms regardless

@@ -93,3 +93,37 @@ def test_qwen3_next_gated_attention_doubles_the_query_projection() -> None:
     # q_proj emits query and gate (2q), k, v, o, and per-head q/k norms
     assert p.attention == 4 * (h * (2 * q + 2 * kv) + q * h)
     assert p.norms == 4 * (2 * 8 + 2 * h) + h
+
+
+LLAMA4 = {
+    "model_type": "llama4_text",
+    "hidden_size": 32,
+    "num_hidden_layers": 8,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "head_dim": 8,
+    "intermediate_size": 12,
+    "intermediate_size_mlp": 24,
+    "num_local_experts": 4,
+    "num_experts_per_tok": 1,
+    "interleave_moe_layer_step": 2,
+    "attention_chunk_size": 64,
+    "vocab_size": 50,
+}
+
+
+def test_llama4_chunked_layers_keep_one_chunk_and_global_layers_all() -> None:
+    arch = model_from_config(LLAMA4).arch
+    # RoPE layers are chunked; every 4th (NoPE) layer is global; every 2nd layer is MoE
+    assert [la.attention.chunk_size for la in arch.layers] == [64, 64, 64, None] * 2
+    assert arch.moe_layers == (1, 3, 5, 7)
+    per_layer = 2 * 2 * 8 * 2
+    assert bytes_for_sequence(arch, BF16, 1000) == 6 * 64 * per_layer + 2 * 1000 * per_layer
+    assert bytes_for_sequence(arch, BF16, 10) == 8 * 10 * per_layer
+
+
+def test_multimodal_configs_size_their_language_model() -> None:
+    wrapped = {"model_type": "llama4", "text_config": LLAMA4, "vision_config": {"x": 1}}
+    model = model_from_config(wrapped)
+    assert model.params.total == model_from_config(LLAMA4).params.total
+    assert any("vision encoder is not" in note for note in model.arch.notes)

@@ -83,3 +83,12 @@ def test_linear_attention_cost_does_not_grow_with_context() -> None:
     assert flops == pytest.approx(4 * 2 * per_token)
     state = (4 * 8 * 6 + 3 * conv_dim) * 2
     assert kv == pytest.approx(4 * 2 * 2 * state)  # read and write, 2 sequences, 4 layers
+
+
+def test_chunked_attention_reads_the_current_chunk() -> None:
+    from .test_kv_hybrid import LLAMA4
+
+    flops, _ = _attention(LLAMA4, StepShape(decode_tokens=1, decode_context=10_000))
+    per_position = 4 * 2 * (8 + 8)  # 4 heads, scores and values over head_dim 8
+    # 6 chunked layers see half a 64-token chunk on average, 2 global layers all 10,000
+    assert flops == pytest.approx(per_position * (6 * 32 + 2 * 10_000))

@@ -1,7 +1,8 @@
 """KV cache bytes per token, as each engine really stores it.
 
 - MHA/GQA/MQA: K and V for each KV head, in every layer.
-- Sliding-window layers hold at most ``window`` tokens of a sequence (Gemma 2, Mistral v0.1).
+- Sliding-window layers hold at most ``window`` tokens of a sequence (Gemma 2, Mistral v0.1);
+  chunked-attention layers (Llama 4) at most one chunk.
 - DeepSeek MLA: engines with MLA kernels (vLLM, SGLang, TensorRT-LLM, llama.cpp) cache the
   compressed latent, ``kv_lora_rank + qk_rope_head_dim`` elements per token and layer, one
   copy per rank (not split by tensor parallelism); a plain transformers run caches the
@@ -163,7 +164,8 @@ class KvSpec:
         per_token *= self.dtype.bytes_per_element
         if idx is not None:  # plain transformers: decompressed K/V plus the indexer's keys
             per_token += self.indexer_bytes(idx.head_dim)
-        return (KvPart(att.sliding_window, per_token),)
+        # a chunked layer needs only its current chunk (vLLM frees blocks behind it)
+        return (KvPart(att.sliding_window or att.chunk_size, per_token),)
 
     def layer_bytes_per_token(self, att: Attention) -> float:
         """Bytes per token of one layer while the context is shorter than any window."""

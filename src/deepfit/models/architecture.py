@@ -113,6 +113,7 @@ class Attention:
     qk_norm: bool = False  # per-head RMSNorm on q and k (Qwen3)
     qk_norm_full: bool = False  # one RMSNorm over all q heads and one over all k heads (MiniMax-M2)
     sliding_window: int | None = None  # tokens this layer attends to; None = full context
+    chunk_size: int | None = None  # chunked local attention (Llama 4): only the current chunk
     mla: MlaDims | None = None
     sinks: bool = False  # one learned attention-sink logit per head (gpt-oss, DeepSeek-V4)
     indexer: Indexer | None = None  # DSA / CSA top-k selection
@@ -211,6 +212,10 @@ class Architecture:
         return frozenset(layer.attention.kind for layer in self.layers)
 
     @property
+    def chunked_layers(self) -> tuple[int, ...]:
+        return tuple(i for i, la in enumerate(self.layers) if la.attention.chunk_size is not None)
+
+    @property
     def sliding_window_layers(self) -> tuple[int, ...]:
         return tuple(
             i for i, layer in enumerate(self.layers) if layer.attention.sliding_window is not None
@@ -264,6 +269,11 @@ class Architecture:
             }
         if att.sinks:
             out["attention"]["sinks"] = True
+        if self.chunked_layers:
+            out["attention"]["chunked_layers"] = list(self.chunked_layers)
+            out["attention"]["chunk_size"] = next(
+                la.attention.chunk_size for la in self.layers if la.attention.chunk_size
+            )
         if self.hyper_streams:
             out["hyper_connection_streams"] = self.hyper_streams
         idx = next((la.attention.indexer for la in self.layers if la.attention.indexer), None)

@@ -75,6 +75,8 @@ def _attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: float) 
         return _sparse_attention_core(att, kv, shape, heads)
 
     def ctx(c: float) -> float:
+        if att.chunk_size is not None and c > att.chunk_size:
+            return att.chunk_size / 2  # within its chunk a token sees half a chunk on average
         return c if att.sliding_window is None else min(c, float(att.sliding_window))
 
     if att.mla is not None and kv.mla_latent:

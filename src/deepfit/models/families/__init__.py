@@ -20,6 +20,7 @@ from .deepseek_v4 import parse_deepseek_v4
 from .dense import (
     parse_gemma,
     parse_gemma2,
+    parse_gemma3,
     parse_llama,
     parse_mistral,
     parse_phi3,
@@ -31,6 +32,7 @@ from .moe import (
     parse_deepseek,
     parse_glm4_moe,
     parse_gpt_oss,
+    parse_llama4,
     parse_minimax_m2,
     parse_mixtral,
     parse_qwen2_moe,
@@ -57,10 +59,29 @@ FAMILIES: Mapping[str, Parser] = {
     "gpt_oss": parse_gpt_oss,
     "qwen3_next": parse_qwen3_next,
     "glm4_moe": parse_glm4_moe,
+    "gemma3_text": parse_gemma3,
+    "llama4_text": parse_llama4,
     "minimax_m2": parse_minimax_m2,  # Kimi-K2: the DeepSeek-V3 architecture, 384 experts
 }
 
+#: multimodal configs whose language model deepfit sizes, under the text model's type
+TEXT_MODEL_OF: Mapping[str, str] = {"gemma3": "gemma3_text", "llama4": "llama4_text"}
+
 __all__ = ["FAMILIES", "FamilyParse", "parse_architecture"]
+
+
+def _text_model(data: Mapping[str, Any], origin: str) -> tuple[Mapping[str, Any], str | None]:
+    """A multimodal config's ``text_config`` as a config of its own (quantization and
+    dtype inherited), with a note; other configs unchanged."""
+    r = ConfigReader(data, origin)
+    kind = TEXT_MODEL_OF.get(r.text("model_type") or "")
+    text = r.mapping("text_config")
+    if kind is None or text is None:
+        return data, None
+    merged = {k: data[k] for k in ("quantization_config", "torch_dtype") if k in data}
+    merged.update(text)
+    merged["model_type"] = kind
+    return merged, "multimodal model: the language model is sized; the vision encoder is not"
 
 
 def _rope_scaling(r: ConfigReader) -> str | None:
@@ -77,6 +98,7 @@ def _rope_scaling(r: ConfigReader) -> str | None:
 
 def parse_architecture(data: Mapping[str, Any], model_id: str, origin: str) -> Architecture:
     """Turn config data into an :class:`Architecture`, or raise a clear error."""
+    data, multimodal = _text_model(data, origin)
     r = ConfigReader(data, origin)
     model_type = r.text("model_type")
     archs = r.str_list("architectures")
@@ -111,5 +133,5 @@ def parse_architecture(data: Mapping[str, Any], model_id: str, origin: str) -> A
         mtp_layers=parsed.mtp_layers,
         hyper_streams=parsed.hyper_streams,
         quantization=dict(quant) if quant else None,
-        notes=parsed.notes,
+        notes=parsed.notes + ((multimodal,) if multimodal else ()),
     )

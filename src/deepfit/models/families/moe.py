@@ -166,3 +166,33 @@ def parse_minimax_m2(r: ConfigReader) -> FamilyParse:
     if r.flag("use_mtp", False):
         notes = ("the config declares MTP modules; their weights are not sized here",)
     return FamilyParse(tuple(Layer(attention=att, moe=moe) for _ in range(n)), False, notes=notes)
+
+
+def parse_llama4(r: ConfigReader) -> FamilyParse:
+    """Llama 4 (text): GQA whose RoPE layers use chunked local attention
+    (``attention_chunk_size``) and every ``no_rope_layer_interval``-th layer global NoPE
+    attention; MoE layers (``moe_layers`` / ``interleave_moe_layer_step``) with one routed
+    expert per token beside a shared expert, dense layers of ``intermediate_size_mlp``."""
+    _, n, _ = base_dims(r)
+    num, topk = experts(r, "num_local_experts")
+    size = r.integer("intermediate_size")
+    moe = Moe(
+        num_experts=num,
+        experts_per_token=topk,
+        expert=Mlp(size),
+        shared=Mlp(size),
+        num_shared_experts=1,
+    )
+    dense = Mlp(r.integer("intermediate_size_mlp", default=size))
+    step = r.integer("interleave_moe_layer_step", default=1, hi=MAX_LAYERS)
+    moe_at = set(r.int_list("moe_layers")) or set(range(step - 1, n, step))
+    every = r.integer("no_rope_layer_interval", default=4, hi=MAX_LAYERS)
+    rope = r.int_list("no_rope_layers", hi=1) or tuple(int((i + 1) % every != 0) for i in range(n))
+    chunk = r.opt_integer("attention_chunk_size", hi=1 << 30)
+    bias = r.flag("attention_bias", False)
+    att = standard_attention(r, qkv_bias=bias, o_bias=bias)
+    layers = []
+    for i in range(n):
+        a = replace(att, chunk_size=chunk if i < len(rope) and rope[i] else None)
+        layers.append(Layer(attention=a, moe=moe) if i in moe_at else Layer(attention=a, mlp=dense))
+    return FamilyParse(tuple(layers), tie_default=False)
