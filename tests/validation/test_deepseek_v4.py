@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from deepfit.memory.formats import checkpoint_native_format, weight_bytes
 from deepfit.memory.kv import KvDtype, KvSpec, bytes_for_sequence
 from deepfit.models import load_model
 
@@ -98,3 +99,26 @@ def test_kimi_k2_active_matches_the_card() -> None:
     p = load_model("kimi-k2").params
     assert abs(p.total - 1.0e12) <= 0.05e12
     assert abs(p.active_excluding_embedding - 32e9) <= 0.5e9
+
+
+@pytest.mark.parametrize(
+    ("name", "published"),
+    [
+        # model.safetensors.index.json of DeepSeek-V4-Flash: metadata.total_size (46 shards,
+        # 69,187 tensors, MTP included), as fetched in code-index file 59368543979
+        ("deepseek-v4-flash", 159_609_485_896),
+        # DeepSeek-V4-Pro's 145,116 tensors: 805.32 GiB (two decimals), code-index 62525154746
+        ("deepseek-v4-pro", 805.32 * GIB),
+    ],
+)
+def test_native_checkpoint_bytes_match_the_published_checkpoints(
+    name: str, published: float
+) -> None:
+    """FP8 e4m3 with UE8M0 block scales, routed experts MXFP4, compressors, embeddings and
+    head in bf16; the checkpoint also keeps hyper-connection maps and sinks in fp32 and the
+    hash-routing tables (buffers) in int64, which the format rule rounds to 16 bits or omits."""
+    arch = load_model(name).arch
+    fmt = checkpoint_native_format(arch)
+    assert fmt is not None and fmt.name == "fp8-fp4-experts"
+    ours = weight_bytes(arch, fmt, include_mtp=True).total
+    assert ours == pytest.approx(published, rel=0.003)

@@ -56,6 +56,13 @@ _WEIGHTS: tuple[FormatSupport, ...] = (
             "(weight-only, Ampere or newer)"
         },
     ),
+    FormatSupport(
+        ("fp8-fp4-experts",),
+        ("vllm", "sglang"),
+        "vLLM and SGLang DeepSeek-V4 support (vLLM blog 'DeepSeek V4 in vLLM', 2026-04-24): "
+        "the released FP8 + FP4-expert checkpoints",
+        needs="fp8",
+    ),
     FormatSupport(("int8",), GPU_ENGINES, f"{_VLLM_QUANT} (W8A8 INT8, sm75+)", needs="int8"),
     FormatSupport(("int8-wo",), ("vllm", "sglang"), f"{_VLLM_QUANT} (compressed-tensors W8A16)"),
     FormatSupport(("gptq-int4", "gptq-int8"), ("vllm", "sglang"), f"{_VLLM_QUANT}; {_SGL_QUANT}"),

@@ -118,6 +118,9 @@ def parse_architecture(data: Mapping[str, Any], model_id: str, origin: str) -> A
     hidden, _, vocab = base_dims(r)
     parsed: FamilyParse = parser(r)
     quant = r.mapping("quantization_config")
+    expert_dtype = r.text("expert_dtype")  # DeepSeek-V4 puts it beside quantization_config
+    if quant and expert_dtype and "expert_dtype" not in quant:
+        quant = {**quant, "expert_dtype": expert_dtype}
     return Architecture(
         model_id=model_id,
         family=model_type,
