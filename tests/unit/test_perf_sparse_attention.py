@@ -9,17 +9,27 @@ from deepfit.memory import load_format
 from deepfit.memory.kv import KvDtype, KvSpec
 from deepfit.memory.layout import Layout
 from deepfit.perf import StepShape, step_ops
+from deepfit.perf.ops import OpCost
 
 from .test_kv_deepseek_sparse import v4_config
 
 KV = KvSpec(KvDtype.BF16)
 
 
-def _attention(cfg: dict[str, object], shape: StepShape) -> tuple[float, float]:
+def _ops(
+    cfg: dict[str, object], shape: StepShape, layout: Layout | None = None
+) -> dict[str, OpCost]:
     arch = model_from_config(cfg).arch
-    ops = step_ops(arch, load_format("bf16"), KV, Layout(), 0, range(arch.num_layers), shape)
-    att = next(op for op in ops if op.name == "attention")
-    return att.flops, att.kv_bytes
+    lay = layout or Layout()
+    ops = step_ops(arch, load_format("bf16"), KV, lay, 0, range(arch.num_layers), shape)
+    return {op.name: op for op in ops}
+
+
+def _attention(cfg: dict[str, object], shape: StepShape) -> tuple[float, float]:
+    """Attention and indexer together: FLOPs and KV bytes."""
+    ops = _ops(cfg, shape)
+    parts = [ops[name] for name in ("attention", "indexer") if name in ops]
+    return sum(o.flops for o in parts), sum(o.kv_bytes for o in parts)
 
 
 def test_v4_decode_by_hand() -> None:
@@ -92,3 +102,13 @@ def test_chunked_attention_reads_the_current_chunk() -> None:
     per_position = 4 * 2 * (8 + 8)  # 4 heads, scores and values over head_dim 8
     # 6 chunked layers see half a 64-token chunk on average, 2 global layers all 10,000
     assert flops == pytest.approx(per_position * (6 * 32 + 2 * 10_000))
+
+
+def test_the_indexer_is_its_own_op_run_whole_on_every_tensor_parallel_rank() -> None:
+    shape = StepShape(decode_tokens=1, decode_context=1024)
+    one = _ops(v4_config(), shape)
+    two = _ops(v4_config(), shape, Layout(tp=2))
+    assert one["indexer"].flops == 2 * 2 * 8 * (1024 / 4)  # 2 heads x 8 dims x 256 entries
+    assert two["indexer"].flops == one["indexer"].flops  # replicated, not split
+    assert two["attention"].flops == pytest.approx(one["attention"].flops / 2)  # heads split
+    assert one["indexer"].compute == "weights"  # the checkpoint's matmul format (FP8 native)

@@ -67,13 +67,19 @@ def touched_experts(num_experts: int, k: int, tokens: int) -> float:
     return num_experts * (1.0 - (1.0 - k / num_experts) ** tokens)
 
 
-def _attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: float) -> OpCost:
-    """Scores and weighted values for one layer (all heads on this GPU)."""
+def _attention_core(
+    att: Attention, kv: KvSpec, shape: StepShape, heads: float
+) -> tuple[OpCost, ...]:
+    """Scores and weighted values for one layer (all heads on this GPU), and the lightning
+    indexer's scoring where there is one."""
     if att.linear is not None:
-        return _linear_attention_core(att, kv, shape, heads)
+        return (_linear_attention_core(att, kv, shape, heads),)
     if att.compressed is not None or att.indexer is not None:
         return _sparse_attention_core(att, kv, shape, heads)
+    return (_dense_attention_core(att, kv, shape, heads),)
 
+
+def _dense_attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: float) -> OpCost:
     def ctx(c: float) -> float:
         if att.chunk_size is not None and c > att.chunk_size:
             return att.chunk_size / 2  # within its chunk a token sees half a chunk on average
@@ -130,10 +136,13 @@ def _sparse_reads(att: Attention, context: float) -> tuple[float, float, float]:
     return window, min(entries, float(idx.topk)), entries
 
 
-def _sparse_attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: float) -> OpCost:
+def _sparse_attention_core(
+    att: Attention, kv: KvSpec, shape: StepShape, heads: float
+) -> tuple[OpCost, ...]:
     """DeepSeek sparse and compressed attention. Each attended entry costs 2 FLOPs per
-    element for scores and 2 for values per head (MLA in the latent space, as vLLM runs it);
-    the indexer scores every candidate with its own heads (replicated on each rank)."""
+    element for scores and 2 for values per head (MLA in the latent space, as vLLM runs it).
+    The indexer (its own op) scores every candidate with all its heads on every rank, in the
+    checkpoint's matmul format (FP8 in the released models, as DeepGEMM runs it)."""
     if att.mla is not None and kv.mla_latent:
         m = att.mla
         per_entry = 2 * (m.latent_dim + m.kv_lora_rank)
@@ -147,18 +156,23 @@ def _sparse_attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: 
     compressed_entry = entry if att.compressed else 0.0
     index_key = kv.indexer_bytes(idx.head_dim) if idx else 0.0
 
-    def per_query(context: float) -> tuple[float, float]:
+    def per_query(context: float) -> tuple[float, float, float, float]:
         window, picked, scored = _sparse_reads(att, context)
-        flops = heads * (per_entry * (window + picked) + absorb) + per_score * scored
-        read = entry * window + compressed_entry * picked + index_key * scored
-        return flops, read
+        flops = heads * (per_entry * (window + picked) + absorb)
+        read = entry * window + compressed_entry * picked
+        return flops, read, per_score * scored, index_key * scored
 
-    d_flops, d_read = per_query(shape.decode_context)
-    p_flops, _ = per_query(shape.prefill_context)
+    d_flops, d_read, d_score, d_keys = per_query(shape.decode_context)
+    p_flops, _, p_score, _ = per_query(shape.prefill_context)
     flops = shape.decode_tokens * d_flops + shape.prefill_tokens * p_flops
     kv_write = shape.tokens * sum(p.bytes_per_token for p in parts)
-    kv_bytes = shape.decode_tokens * d_read + kv_write
-    return OpCost("attention", flops, 0.0, kv_bytes, compute="attention")
+    core = OpCost(
+        "attention", flops, 0.0, shape.decode_tokens * d_read + kv_write, compute="attention"
+    )
+    if idx is None:
+        return (core,)
+    scores = shape.decode_tokens * d_score + shape.prefill_tokens * p_score
+    return core, OpCost("indexer", scores, 0.0, shape.decode_tokens * d_keys)
 
 
 def step_ops(
@@ -189,17 +203,19 @@ def step_ops(
         ops.append(OpCost("experts", 2 * t_all * g.params * g.per_token / g.experts, g.bytes * hit))
     for att, count in _attention_kinds(arch, layers):
         # TP splits heads; DP attention keeps all heads for 1/tp of the sequences
-        one = _attention_core(att, kv, shape, att.num_heads / layout.tp)
-        # with DP attention a rank reads and writes only its own 1/tp of the sequences
-        ops.append(
-            OpCost(
-                one.name,
-                one.flops * count,
-                0.0,
-                one.kv_bytes * count / layout.kv_ranks,
-                compute=one.compute,
+        for one in _attention_core(att, kv, shape, att.num_heads / layout.tp):
+            # the indexer runs whole on every rank: only DP attention divides its work
+            share = layout.kv_ranks if one.name == "indexer" else 1
+            # with DP attention a rank reads and writes only its own 1/tp of the sequences
+            ops.append(
+                OpCost(
+                    one.name,
+                    one.flops * count / share,
+                    0.0,
+                    one.kv_bytes * count / layout.kv_ranks,
+                    compute=one.compute,
+                )
             )
-        )
     # elementwise traffic: norms, residual adds, activations, ~8 passes over the hidden state
     ops.append(
         OpCost(
