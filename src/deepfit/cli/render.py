@@ -194,11 +194,17 @@ def memory_view(data: dict[str, Any]) -> RenderableType:
         table.add_row(f"[{colour}]{label}", f"{data['per_gpu'][key] / GiB:,.2f}")
     table.add_row("[bold]total", f"[bold]{data['per_gpu']['total_bytes'] / GiB:,.2f}")
     table.add_row("GPU memory (CUDA-visible)", f"{data['gpu_memory_bytes'] / GiB:,.2f}")
+    short = data.get("shortfall_bytes", 0)
+    if short:
+        table.add_row("[red]short by (vs engine budget)", f"[red]{short / GiB:,.2f}")
     verdict = (
         "[bold green]FITS[/]"
         if data["fits"]
         else "[bold red]DOES NOT FIT[/]: " + "; ".join(data["reasons"])
     )
+    would = data.get("would_fit", [])
+    if would:
+        verdict += "\n[bold]would fit:[/] " + "; or ".join(alt["why"] for alt in would)
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
@@ -224,8 +230,6 @@ def memory_view(data: dict[str, Any]) -> RenderableType:
                 f"{plan['host_bytes'] / GiB:,.1f} GiB in host RAM)"
             )
         )
-    for alt in data.get("would_fit", []):
-        parts.append(Text.from_markup(f"  [green]→[/] {alt['why']}"))
     for note in data["notes"]:
         parts.append(Text(f"note: {note}", style="dim"))
     return Group(*parts)

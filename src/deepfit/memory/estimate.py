@@ -40,10 +40,12 @@ class StageMemory:
     activations: int
     non_torch: int
     cudagraph: int
-    kv_pool: int  # KV the engine allocates (budget engines) or has room for (exact ones)
+    kv_pool: int  # KV the engine allocates (budget engines) or has room for (exact ones), >= 0
     kv_needed: int  # what the workload needs on this GPU
     kv_bytes_per_token: float  # this GPU's share, all its layers at full rate
     budget: int  # bytes the engine allows itself on this GPU
+    #: bytes by which the weights and workspace alone overrun the budget (the pool is then 0)
+    overrun: int = 0
 
     @property
     def overhead(self) -> int:
@@ -107,10 +109,11 @@ def _stage(
         ov.activations,
         ov.non_torch,
         ov.cudagraph,
-        pool,
+        max(pool, 0),
         needed,
         per_token,
         budget,
+        max(-pool, 0),
     )
 
 
