@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from deepfit.errors import BadInputError
-from deepfit.hardware import UNKNOWN, load_gpu, probe_cpu
+from deepfit.hardware import NOT_SUPPORTED, UNKNOWN, load_gpu, probe_cpu
 from deepfit.hardware import cpu_measure as cm
 from deepfit.hardware.cpu_measure import CpuMeasurement
 
@@ -152,7 +152,10 @@ def test_probe_uses_the_cache() -> None:
     for cpu in (probe_cpu(), load_gpu("cpu")):
         assert cpu.require_mem_bandwidth_bytes_per_s() == 42e9
         assert cpu.peak_flops("fp32") == 321e9
-        assert cpu.peak_ops_per_s.bf16 is UNKNOWN  # only measured formats get a number
+        # only measured formats get a number; 16-bit floats without one run as fp32
+        assert cpu.peak_ops_per_s.bf16 is NOT_SUPPORTED
+        assert cpu.peak_ops_per_s.int8 is UNKNOWN
+        assert "computed as fp32 (upcast)" in cpu.notes
         assert "measured on this machine 2025-01-02 (numpy 9.9.9, 2 threads)" in cpu.source
         assert "1024x1024 matmul" in cpu.notes
         assert "a note" in cpu.notes

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -294,6 +295,19 @@ def _fail(err: DeepfitError) -> int:
     return 2
 
 
+def _gpu_name_notes(args: argparse.Namespace) -> None:
+    """One stderr line for each GPU name that cards of different sizes could mean."""
+    names = getattr(args, "gpu", None)
+    if not names:
+        return
+    from ..hardware.catalog import ambiguity_note
+
+    for name in [names] if isinstance(names, str) else names:
+        note = ambiguity_note(name)
+        if note:
+            print(f"deepfit: note: {note}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     debug = os.environ.get("DEEPFIT_DEBUG", "") not in ("", "0")
     try:
@@ -302,11 +316,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "func", None) is None:
             parser.print_help()
             return 0
+        _gpu_name_notes(args)
         code: int = args.func(args)
         return code
     except DeepfitError as err:
-        if debug:
-            raise
+        if debug:  # the traceback, and still the exit code of bad input
+            traceback.print_exc()
         return _fail(err)
     except KeyboardInterrupt:
         return 130

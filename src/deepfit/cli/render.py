@@ -70,20 +70,38 @@ def gpus_table(data: dict[str, Any]) -> RenderableType:
     table = Table(
         title="GPU catalogue (dense peak; '-' = not supported or not sourced)", title_justify="left"
     )
-    for col in ("name", "catalogue row", "GB", "TB/s", "BF16 TF", "FP8 TF", "FP4 TF"):
-        table.add_column(col, justify="left" if col in ("name", "catalogue row") else "right")
+    for col in ("name", "catalogue row", "GB", "TB/s", "BF16 TF", "FP8 TF", "FP4 TF", "answers"):
+        table.add_column(col, justify="right" if col.endswith(("GB", "/s", "TF")) else "left")
+    gaps: list[str] = []
     for g in data["gpus"]:
         peak = g["peak_ops_per_s"]
+        short = [a for a in g["aliases"] if " " not in a]
+        unusable = g.get("unusable_for", {})
+        answers = "all" if not unusable else "memory" if "memory" not in unusable else "none"
+        if unusable:
+            name = short[0] if short else g["name"]
+            gaps.append(f"{name} ({next(iter(unusable.values()))})")
         table.add_row(
-            g["aliases"][0] if g["aliases"] else g["name"],
+            short[0] if short else g["name"],
             g["name"],
             _num(g["memory_bytes"], GB, "{:,.0f}"),
             _num(g["mem_bandwidth_bytes_per_s"], 1e12, "{:.2f}"),
             _num(peak.get("bf16") or peak.get("fp16"), TERA, "{:,.0f}"),
             _num(peak.get("fp8"), TERA, "{:,.0f}"),
             _num(peak.get("fp4"), TERA, "{:,.0f}"),
+            answers,
         )
-    return table
+    if not gaps:
+        return table
+    from rich.console import Group
+    from rich.text import Text
+
+    note = (
+        "Rows that answer only some commands, and what their sources lack: "
+        + "; ".join(gaps)
+        + ". deepfit does not guess a missing figure; `deepfit gpus --json` lists each."
+    )
+    return Group(table, Text(note, style="dim"))
 
 
 _PARAM_ROWS = (

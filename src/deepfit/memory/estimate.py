@@ -21,6 +21,9 @@ from .layout import Layout, stage_layers
 from .overheads import Overheads, overheads
 from .plan import stage_plan
 
+#: The engines that run on Apple GPUs (Metal / MPS).
+APPLE_ENGINES = ("llamacpp", "transformers")
+
 
 @dataclass(frozen=True)
 class Workload:
@@ -129,6 +132,11 @@ def stage_memories(
 ) -> list[StageMemory]:
     """Every pipeline stage's memory on one GPU."""
     profile = eng.load_engine(engine)
+    if gpu.vendor == "Apple" and profile.name not in APPLE_ENGINES:
+        raise BadInputError(
+            f"{profile.name} does not run on {gpu.name} (no CUDA or ROCm on Apple GPUs)",
+            f"use --engine {' or --engine '.join(APPLE_ENGINES)}",
+        )
     if fraction is not None and not 0.05 <= fraction <= 1.0:
         raise BadInputError(
             f"memory fraction {fraction} is outside (0.05, 1]", "use a value like 0.9"

@@ -4,23 +4,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import DeepfitError
 from ..hardware import Gpu
+from ..hardware.gpu import Missing
 from ..memory.formats import WeightFormat
 from .comm import CommCost
 from .efficiency import Efficiency
 from .ops import OpCost
 
+_HALF = ("bf16", "fp16")
+
 
 def matmul_dtype(gpu: Gpu, wanted: str) -> str:
     """The dtype the GPU really multiplies in: the format's own when the hardware has it,
-    else 16-bit (weight-only kernels upcast, e.g. FP8 or INT4 weights on an A100)."""
-    for dtype in (wanted, "bf16", "fp16", "fp32"):
-        try:
-            gpu.peak_flops(dtype)
-            return dtype
-        except DeepfitError:
+    else 16-bit (weight-only kernels upcast, e.g. FP8 or INT4 weights on an A100), and
+    fp32 only where the hardware has no 16-bit math.
+
+    A format the hardware lacks falls through to the next. A rate the catalogue has no
+    source for may be stood in for only by the other 16-bit format (bf16 and fp16 share
+    the tensor cores); otherwise it raises :class:`CatalogError`, never a silent substitute.
+    """
+    missing: str | None = None
+    for dtype in (wanted, *(d for d in (*_HALF, "fp32") if d != wanted)):
+        if missing is not None and dtype not in _HALF:
+            break
+        if not gpu.supports(dtype):
             continue
+        if not isinstance(gpu.peak_ops_per_s.get(dtype), Missing):
+            return dtype
+        missing = missing or dtype
+        if dtype not in _HALF:
+            break
+    if missing is not None:
+        gpu.peak_flops(missing)  # raises, naming the figure the catalogue lacks
     return wanted
 
 
