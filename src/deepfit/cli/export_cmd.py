@@ -122,7 +122,7 @@ def _request(args: argparse.Namespace) -> tuple[str, str, Any]:
     base = ExportRequest(
         engine=args.engine,
         target=args.target,
-        gpus=args.gpus or 1,
+        gpus=args.gpus or (args.tp or 1) * (args.pp or 1),
         tp=args.tp,
         pp=args.pp or 1,
         ep=args.ep or 1,

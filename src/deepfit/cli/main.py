@@ -196,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="reject formats whose cited quality loss exceeds PCT percent",
     )
     p.add_argument(
+        "--lossless",
+        action="store_true",
+        help="only unquantized weights: bf16, and fp8 where the checkpoint itself is fp8",
+    )
+    p.add_argument(
         "--quality-benchmark",
         default=None,
         metavar="NAME",
@@ -249,7 +254,13 @@ def _add_model(p: argparse.ArgumentParser) -> None:
 
 def _add_deployment(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpu", required=True, metavar="GPU", help="GPU name (see `deepfit gpus`)")
-    p.add_argument("--gpus", type=_positive_int, default=1, metavar="N", help="GPU count")
+    p.add_argument(
+        "--gpus",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="GPU count (default: tp x pp, one GPU without them)",
+    )
     p.add_argument(
         "--weights",
         default="auto",

@@ -133,7 +133,7 @@ def info_view(data: dict[str, Any]) -> RenderableType:
         m = att["mla"]
         heads = (
             f"MLA: {att['num_heads']} heads, kv_lora_rank {m['kv_lora_rank']}, "
-            f"q_lora_rank {m['q_lora_rank']}, nope/rope/v dims "
+            f"q_lora_rank {m['q_lora_rank'] or 'none (full-rank queries)'}, nope/rope/v dims "
             f"{m['qk_nope_head_dim']}/{m['qk_rope_head_dim']}/{m['v_head_dim']}"
         )
     facts.add_row("attention", heads)
@@ -193,6 +193,14 @@ def _bar(data: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _parallel_text(par: dict[str, Any]) -> str:
+    """``tp=8 pp=1 ep=1 dp=1``; with data-parallel attention, what the attention really is."""
+    text = f"tp={par['tp']} pp={par['pp']} ep={par['ep']} dp={par['dp']}"
+    if par.get("dp_attention"):
+        text += f", attention data-parallel over the {par['tp']} tensor-parallel ranks"
+    return text
+
+
 def memory_view(data: dict[str, Any]) -> RenderableType:
     from rich.console import Group
     from rich.table import Table
@@ -201,7 +209,7 @@ def memory_view(data: dict[str, Any]) -> RenderableType:
     par = data["parallel"]
     head = (
         f"[bold]{data['model']['id']}[/] on {data['gpus']} x {data['gpu']} "
-        f"({data['engine']}, tp={par['tp']} pp={par['pp']} ep={par['ep']} dp={par['dp']}); "
+        f"({data['engine']}, {_parallel_text(par)}); "
         f"weights {data['weights']}, KV {data['kv_dtype']}, "
         f"{data['batch']} x {data['context_tokens']:,} tokens"
     )
@@ -267,7 +275,7 @@ def perf_view(data: dict[str, Any]) -> RenderableType:
     par = data["parallel"]
     head = (
         f"[bold]{data['model']}[/] on {data['gpus']} x {data['gpu']} ({data['engine']}, "
-        f"tp={par['tp']} pp={par['pp']} ep={par['ep']} dp={par['dp']}), weights "
+        f"{_parallel_text(par)}), weights "
         f"{data['weights']}; {data['input_len']:,} in / {data['output_len']:,} out, "
         f"{data['concurrency']:,} at once"
     )
@@ -389,19 +397,9 @@ def plan_view(data: dict[str, Any]) -> RenderableType:
     from rich.text import Text
 
     w = data["workload"]
-    targets = (
-        ", ".join(
-            f"{k} {v}"
-            for k, v in (
-                ("TTFT <=", w["ttft_s"]),
-                ("TPOT <=", w["tpot_s"]),
-                ("rate", w["rate"]),
-                ("budget $/h", w["budget_usd_per_hour"]),
-            )
-            if v is not None
-        )
-        or "no latency target"
-    )
+    from ..planner.result import targets_text
+
+    targets = targets_text(w)
     parts: list[RenderableType] = [
         Text.from_markup(
             f"[bold]{data['model']}[/]: {w['input_len']:,} in / {w['output_len']:,} out, "

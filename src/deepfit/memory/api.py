@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .._bisect import largest_satisfying
+from ..errors import BadInputError
 from ..hardware import Gpu
 from ..models.loader import Model
 from ..units import GiB
@@ -58,7 +59,7 @@ def estimate_memory(
     model: Model,
     gpu: Gpu,
     *,
-    gpus: int = 1,
+    gpus: int | None = None,
     tp: int | None = None,
     pp: int = 1,
     ep: int = 1,
@@ -72,11 +73,20 @@ def estimate_memory(
 ) -> MemoryEstimate:
     """Per-GPU inference memory of ``model`` on ``gpus`` x ``gpu`` with ``engine``.
 
-    ``tp`` defaults to every GPU of a pipeline stage; ``context`` to the model's maximum.
+    ``gpus`` defaults to ``tp`` x ``pp`` (one GPU without them); ``tp`` to every GPU of a
+    pipeline stage; ``context`` to the model's maximum. A GPU count that cannot hold the
+    layout is bad input, never silently raised.
     """
     arch = model.arch
+    if gpus is None:
+        tp = tp if tp is not None else 1
+        gpus = tp * pp
     tp = tp if tp is not None else max(1, gpus // pp)
-    gpus = max(gpus, tp * pp)
+    if gpus < tp * pp:
+        raise BadInputError(
+            f"--gpus {gpus} cannot hold tp={tp} x pp={pp} = {tp * pp} GPUs",
+            f"use --gpus {tp * pp} (or leave --gpus out), or a smaller --tp/--pp",
+        )
     layout: Layout = make_layout(arch, gpus, tp, pp, ep, dp_attention)
     fmt = resolve_format(model, weights)
     kvd = _kv_dtype(fmt, kv_dtype)

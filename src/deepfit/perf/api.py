@@ -43,7 +43,7 @@ def estimate_perf(
     input_len: int,
     output_len: int,
     concurrency: int | str = 1,
-    gpus: int = 1,
+    gpus: int | None = None,
     tp: int | None = None,
     pp: int = 1,
     ep: int = 1,

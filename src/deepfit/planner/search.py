@@ -4,7 +4,7 @@ memory, scored by the performance model, filtered by the targets, ranked by the 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import BadInputError, InfeasibleError
@@ -16,6 +16,7 @@ from ..models.loader import Model
 from ..perf.efficiency import load_efficiency
 from .cost import OwnHardware, Price, cloud_price
 from .evaluate import ShapeResult, evaluate_shape, gpu_facts
+from .quality import FLOOR_HINT, quality_trade
 from .result import Plan, PlanResult
 from .select import best_plans, pareto_front, rejections
 from .shapes import stage_shapes
@@ -161,8 +162,10 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
                     found,
                 )
     elapsed = time.perf_counter() - start
-    plans = best_plans(found, targets.objective)
+    plans = [_with_quality(model, p, targets) for p in best_plans(found, targets.objective)]
     notes_list: list[str] = []
+    if any(p.quality for p in plans) and targets.max_quality_loss is None:
+        notes_list.append(f"plans that quantize say what it costs; {FLOOR_HINT}")
     if not plans:
         notes_list.append("nothing meets every target; see the rejected families")
     if unknown_quality:
@@ -191,6 +194,14 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
         seconds=elapsed,
         notes=notes,
     )
+
+
+def _with_quality(model: Model, plan: Plan, targets: Targets) -> Plan:
+    """The plan with its quality trade stated, in the plan and in its ``why``."""
+    trade = quality_trade(model, plan.weights, targets.quality_benchmark)
+    if trade is None:
+        return plan
+    return replace(plan, quality=trade, why=f"{plan.why}; quality: {trade}")
 
 
 def _quality_floor(model: Model, fmt: str, targets: Targets, unknown: list[str]) -> str | None:

@@ -1,0 +1,81 @@
+"""What a first-time user meets: impossible arguments say so, nothing is silently
+changed, plans that quantize say what it costs, the text output has what --json has."""
+
+from __future__ import annotations
+
+import json
+
+from .test_cli import run
+
+
+def test_fewer_gpus_than_the_layout_is_bad_input() -> None:
+    out = run("memory", "llama-3.1-8b", "--gpu", "H100", "--gpus", "2", "--tp", "4")
+    assert out.returncode == 2
+    assert "--gpus 2 cannot hold tp=4" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_tp_alone_sets_the_gpu_count() -> None:
+    out = run("memory", "llama-3.1-8b", "--gpu", "H100", "--tp", "4", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["gpus"] == 4
+
+
+def test_train_search_says_what_it_searched_and_prints_the_launch_files() -> None:
+    args = ("train", "deepseek-7b", "--gpu", "A100-80GB", "--gpus", "8", "--method", "lora")
+    out = run(*args, "--search", "--launch", env={"COLUMNS": "200"})
+    assert out.returncode == 0, out.stderr
+    data = json.loads(run(*args, "--search", "--launch", "--json").stdout)
+    fewest = data["search"]["min_gpus"]
+    assert f"fewest GPUs up to 8 that fit: {fewest} x" in out.stdout
+    assert data["search"]["max_gpus"] == 8
+    assert data["launch"]["torchrun"].split()[0] in out.stdout  # the torchrun line
+    assert '"train_micro_batch_size_per_gpu"' in out.stdout  # the DeepSpeed config
+
+
+def test_a_quantized_plan_says_what_it_costs_and_lossless_keeps_full_precision() -> None:
+    out = run("plan", "deepseek-v3", "--json")
+    assert out.returncode == 0, out.stderr
+    plans = json.loads(out.stdout)["plans"]
+    unquantized = {"bf16", "fp8"}  # DeepSeek-V3's checkpoint is FP8
+    for p in plans:
+        if p["weights"] in unquantized:
+            assert p["quality"] is None
+        else:
+            assert p["quality"] and "quality:" in p["why"], p
+    out = run("plan", "deepseek-v3", "--lossless", "--json")
+    assert out.returncode == 0, out.stderr
+    assert {p["weights"] for p in json.loads(out.stdout)["plans"]} <= unquantized
+
+
+def test_an_ambiguous_gpu_name_says_which_card_it_means() -> None:
+    out = run("memory", "llama-3.1-8b", "--gpu", "a100", "--json")
+    assert out.returncode == 0
+    assert "A100 80GB SXM4" in out.stderr and "A100-40GB" in out.stderr
+    json.loads(out.stdout)  # stdout stays one JSON object
+
+
+def test_debug_keeps_the_exit_code_of_bad_input() -> None:
+    out = run("memory", "no-such-model", "--gpu", "H100", env={"DEEPFIT_DEBUG": "1"})
+    assert out.returncode == 2
+    assert "Traceback" in out.stderr
+
+
+def test_dp_attention_is_named_in_the_headline() -> None:
+    args = ("memory", "deepseek-v3", "--gpu", "H200", "--gpus", "8", "--engine", "sglang")
+    out = run(*args, "--dp-attention", env={"COLUMNS": "200"})
+    assert out.returncode == 0, out.stderr
+    assert "attention data-parallel over the 8 tensor-parallel ranks" in out.stdout
+
+
+def test_rows_that_lack_a_figure_say_which_commands_they_answer() -> None:
+    gpus = json.loads(run("gpus", "--json").stdout)["gpus"]
+    by_name = {g["name"]: g for g in gpus}
+    assert by_name["RTX 6000 Ada"]["unusable_for"]["perf"] == "no sourced bf16 tensor rate"
+    out = run(
+        "perf", "llama-3.1-8b", "--gpu", "RTX6000-Ada", "--input-len", "8", "--output-len", "8"
+    )
+    assert out.returncode == 2 and "no peak bf16 throughput for RTX 6000 Ada" in out.stderr
+    out = run("memory", "llama-3.1-8b", "--gpu", "M3-Max")
+    assert out.returncode == 2 and "--engine llamacpp" in out.stderr
+    out = run("memory", "llama-3.1-8b", "--gpu", "M3-Max", "--engine", "llamacpp", "--json")
+    assert out.returncode == 0, out.stderr
