@@ -307,16 +307,22 @@ def _fail(err: DeepfitError) -> int:
 
 
 def _gpu_name_notes(args: argparse.Namespace) -> None:
-    """One stderr line for each GPU name that cards of different sizes could mean."""
+    """One stderr line for each GPU name that cards of different sizes could mean; ``cpu``
+    is measured on first use."""
     names = getattr(args, "gpu", None)
     if not names:
         return
+    from ..hardware._names import name_key
     from ..hardware.catalog import ambiguity_note
 
     for name in [names] if isinstance(names, str) else names:
         note = ambiguity_note(name)
         if note:
             print(f"deepfit: note: {note}", file=sys.stderr)
+        if name_key(name) == "cpu":
+            from .cpu_first_use import ensure_measured
+
+            ensure_measured()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,26 +16,26 @@ _HALF = ("bf16", "fp16")
 
 def matmul_dtype(gpu: Gpu, wanted: str) -> str:
     """The dtype the GPU really multiplies in: the format's own when the hardware has it,
-    else 16-bit (weight-only kernels upcast, e.g. FP8 or INT4 weights on an A100), and
+    else 16-bit (weight-only kernels dequantize, e.g. FP8 or INT4 weights on an A100), and
     fp32 only where the hardware has no 16-bit math.
 
-    A format the hardware lacks falls through to the next. A rate the catalogue has no
-    source for may be stood in for only by the other 16-bit format (bf16 and fp16 share
-    the tensor cores); otherwise it raises :class:`CatalogError`, never a silent substitute.
+    A quantized format without a rate falls to the 16-bit path its kernels also have. A
+    16-bit rate the catalogue has no source for may be stood in for only by the other 16-bit
+    format (bf16 and fp16 share the tensor cores), never by fp32: it raises
+    :class:`CatalogError` instead of a silent 4x slower figure.
     """
-    missing: str | None = None
+    half_missing: str | None = None
     for dtype in (wanted, *(d for d in (*_HALF, "fp32") if d != wanted)):
-        if missing is not None and dtype not in _HALF:
+        if dtype == "fp32" and half_missing is not None:
             break
         if not gpu.supports(dtype):
             continue
         if not isinstance(gpu.peak_ops_per_s.get(dtype), Missing):
             return dtype
-        missing = missing or dtype
-        if dtype not in _HALF:
-            break
-    if missing is not None:
-        gpu.peak_flops(missing)  # raises, naming the figure the catalogue lacks
+        if dtype in _HALF:
+            half_missing = half_missing or dtype
+    if half_missing is not None:
+        gpu.peak_flops(half_missing)  # raises, naming the figure the catalogue lacks
     return wanted
 
 
