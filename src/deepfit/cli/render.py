@@ -58,9 +58,8 @@ def models_table(data: dict[str, Any]) -> RenderableType:
             )
             continue
         active = human_count(m["params_active"]) if m["is_moe"] else ""
-        table.add_row(
-            name, m["id"], m["family"], m["attention"], human_count(m["params_total"]), active
-        )
+        family = m["family"] + (" (paper dims)" if m.get("origin") == "paper" else "")
+        table.add_row(name, m["id"], family, m["attention"], human_count(m["params_total"]), active)
     return table
 
 

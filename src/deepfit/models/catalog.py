@@ -33,6 +33,9 @@ class CatalogEntry:
     file: str | None  # None: known by name, but no verified config.json is bundled
     aliases: tuple[str, ...]
     description: str
+    #: "bundled": the published config.json; "paper": built from the paper's architecture
+    #: table because no verified copy was found (the file's ``_deepfit_source`` says how)
+    origin: str = "bundled"
 
     @property
     def bundled(self) -> bool:
@@ -44,6 +47,7 @@ class CatalogEntry:
             "aliases": list(self.aliases),
             "description": self.description,
             "bundled": self.bundled,
+            "origin": self.origin,
         }
 
 
@@ -57,7 +61,13 @@ def catalog() -> tuple[CatalogEntry, ...]:
     try:
         raw = json.loads(_data().joinpath("catalog.json").read_text(encoding="utf-8"))
         return tuple(
-            CatalogEntry(m["id"], m["file"], tuple(m.get("aliases", ())), m.get("description", ""))
+            CatalogEntry(
+                m["id"],
+                m["file"],
+                tuple(m.get("aliases", ())),
+                m.get("description", ""),
+                m.get("origin", "bundled"),
+            )
             for m in raw["models"]
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -22,7 +22,7 @@ from .families import parse_architecture
 from .hub import fetch_config
 from .params import ParamBreakdown, count_params
 
-Origin = Literal["bundled", "file", "hub", "data"]
+Origin = Literal["bundled", "paper", "file", "hub", "data"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,8 @@ def bundled_model(entry: CatalogEntry) -> Model:
     """The :class:`Model` of a catalogue entry (built once: models are immutable)."""
     data = bundled_config(entry)
     arch = parse_architecture(data, entry.id, f"bundled {entry.file}")
-    return Model(arch, "bundled", entry.aliases, entry.description)
+    origin: Origin = "paper" if entry.origin == "paper" else "bundled"
+    return Model(arch, origin, entry.aliases, entry.description)
 
 
 def load_model(name: str | Path, *, hub: bool = False, revision: str | None = None) -> Model:
@@ -83,9 +84,9 @@ def load_model(name: str | Path, *, hub: bool = False, revision: str | None = No
             "name a model, e.g. deepseek-v3, or a path to a config.json",
         )
     entry = find_entry(text)
-    if entry is not None and (entry.bundled or not hub):
+    if entry is not None and ((entry.bundled and entry.origin != "paper") or not hub):
         return bundled_model(entry)
-    if entry is not None:  # a known name without a bundled config: the Hub, as asked
+    if entry is not None:  # no verified config bundled (none, or the paper's): the Hub, as asked
         data = fetch_config(entry.id, revision)
         arch = parse_architecture(data, entry.id, f"{entry.id}/config.json")
         return Model(arch, "hub", entry.aliases, entry.description)
