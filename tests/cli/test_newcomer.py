@@ -79,3 +79,31 @@ def test_rows_that_lack_a_figure_say_which_commands_they_answer() -> None:
     assert out.returncode == 2 and "--engine llamacpp" in out.stderr
     out = run("memory", "llama-3.1-8b", "--gpu", "M3-Max", "--engine", "llamacpp", "--json")
     assert out.returncode == 0, out.stderr
+
+
+def test_a_missing_config_path_is_reported_as_a_missing_file() -> None:
+    out = run("info", "path/to/config.json")
+    assert out.returncode == 2
+    assert "no config file at 'path/to/config.json'" in out.stderr
+    assert "unknown model" not in out.stderr
+
+
+def test_one_kv_pool_size_per_deployment() -> None:
+    """The pool holds whole KV blocks: the capacity shown equals what the longest-sequence
+    note says the cache would hold (vLLM reports blocks x block size)."""
+    args = ("memory", "deepseek-v3", "--gpu", "H200", "--gpus", "8", "--weights", "fp8")
+    data = json.loads(run(*args, "--context", "32768", "--json").stdout)
+    assert data["kv_capacity_tokens"] % 16 == 0
+    note = next(n for n in data["notes"] if "would hold" in n)
+    assert f"would hold {data['kv_capacity_tokens']:,} tokens" in note
+
+
+def test_matrix_marks_upcast_fp4_cites_whole_sources_and_skips_moe_only_formats() -> None:
+    args = ("perf", "llama-3.1-8b", "--gpu", "H100", "--input-len", "512", "--output-len", "128")
+    rows = {r["weights"]: r for r in json.loads(run(*args, "--matrix", "--json").stdout)["matrix"]}
+    assert rows["nvfp4"]["native"] is False  # H100 has no FP4 tensor cores
+    assert "routed experts" in rows["mxfp4"]["error"]  # a dense model has no experts
+    out = run(*args, "--matrix", env={"COLUMNS": "80"})
+    for r in rows.values():
+        if r.get("quality_source"):
+            assert r["quality_source"] in out.stdout  # printed whole, not cut

@@ -20,6 +20,7 @@ from .argtypes import concurrency as _concurrency
 from .argtypes import fraction as _fraction
 from .argtypes import positive_float as _positive_float
 from .argtypes import positive_int as _positive_int
+from .argtypes import tokens as _tokens
 from .argtypes import unit_interval as _unit_interval
 from .eval_cmd import add_eval_parser
 from .export_cmd import add_export_parser
@@ -76,10 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_deployment(p)
     p.add_argument(
         "--context",
-        type=_positive_int,
+        type=_tokens,
         default=None,
         metavar="TOKENS",
-        help="tokens per sequence, prompt + output (default: the model's maximum)",
+        help="tokens per sequence, prompt + output (default: the model's maximum); "
+        "32k = 32,000, 32K = 32,768, 1M = 1,048,576",
     )
     p.add_argument(
         "--batch",
@@ -96,14 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_deployment(p)
     p.add_argument(
         "--input-len",
-        type=_positive_int,
+        type=_tokens,
         required=True,
         metavar="N",
         help="prompt tokens per request",
     )
     p.add_argument(
         "--output-len",
-        type=_positive_int,
+        type=_tokens,
         required=True,
         metavar="N",
         help="generated tokens per request",
@@ -173,8 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="a workload preset (customer-service, code-generation, "
         "batch-research, chat, rag, code-completion, offline-batch, reasoning)",
     )
-    p.add_argument("--input-len", type=_positive_int, default=None, metavar="N")
-    p.add_argument("--output-len", type=_positive_int, default=None, metavar="N")
+    p.add_argument("--input-len", type=_tokens, default=None, metavar="N")
+    p.add_argument("--output-len", type=_tokens, default=None, metavar="N")
     p.add_argument("--ttft-s", type=_positive_float, default=None, metavar="S")
     p.add_argument("--tpot-s", type=_positive_float, default=None, metavar="S")
     p.add_argument("--rate", type=_positive_float, default=None, metavar="REQ_PER_S")

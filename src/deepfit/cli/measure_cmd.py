@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadInputError
+from .argtypes import tokens as _tokens
 from .measure_render import bench_view, calibrate_view
 
 if TYPE_CHECKING:
@@ -194,7 +195,7 @@ def _add_monitor(sub: Any) -> None:
         help="CSV file (default: stdout)",
     )
     p.add_argument("--no-gpu", action="store_true", help="CPU/RAM only, skip NVML")
-    p.add_argument("--context", type=_positive(int), default=None, metavar="TOKENS")
+    p.add_argument("--context", type=_tokens, default=None, metavar="TOKENS")
     p.add_argument("--batch", type=_positive(int), default=1, metavar="N")
     _add_deployment(p, "for the predicted-memory column")
     p.set_defaults(func=monitor)

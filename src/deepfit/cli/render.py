@@ -330,10 +330,16 @@ def matrix_table(data: dict[str, Any]) -> RenderableType:
         "quality",
     ):
         table.add_column(col, justify="left" if col in ("weights", "fits", "quality") else "right")
+    sources: list[str] = []
     for r in data["matrix"]:
         if "error" in r:
             table.add_row(r["weights"], "", "", "", "", "", "", f"[dim]{r['error']}")
             continue
+        quality = r.get("quality_effect", r["quality"])
+        if r.get("quality_source"):
+            if r["quality_source"] not in sources:
+                sources.append(r["quality_source"])
+            quality += f" [{sources.index(r['quality_source']) + 1}]"
         table.add_row(
             r["weights"] + ("" if r["native"] else " [dim](upcast)[/]"),
             f"{r['weights_bytes'] / GiB:,.1f}",
@@ -342,9 +348,15 @@ def matrix_table(data: dict[str, Any]) -> RenderableType:
             f"{r['tpot_s'] * 1000:,.2f}",
             f"{r['output_tokens_per_s']:,.0f}",
             f"{r.get('speedup_vs_bf16', 0):.2f}x",
-            r["quality"],
+            quality,
         )
-    return table
+    if not sources:
+        return table
+    from rich.console import Group
+    from rich.text import Text
+
+    notes = [Text(f"[{i}] {src}", overflow="fold") for i, src in enumerate(sources, 1)]
+    return Group(table, *notes)
 
 
 def validate_view(data: dict[str, Any]) -> RenderableType:

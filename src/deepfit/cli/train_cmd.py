@@ -17,14 +17,10 @@ if TYPE_CHECKING:
 
 
 def _count(text: str) -> int:
-    """A whole number in plain or scientific notation (``15.6e12``)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not value.is_integer() or not 1 <= value <= 1e18:
-        raise argparse.ArgumentTypeError(f"{text} is not a whole number in 1 .. 1e18")
-    return int(value)
+    """A whole number in plain or scientific notation (``15.6e12``) or with a suffix."""
+    from .argtypes import token_total
+
+    return token_total(text)
 
 
 def add_train_parser(sub: Any) -> None:
@@ -64,7 +60,7 @@ def add_train_parser(sub: Any) -> None:
         type=_count,
         default=None,
         metavar="N",
-        help="tokens to train on (15.6e12 works): adds time and cost",
+        help="tokens to train on (15.6e12, 2T, 500B work): adds time and cost",
     )
     p.add_argument(
         "--search",

@@ -49,6 +49,8 @@ class StageMemory:
     budget: int  # bytes the engine allows itself on this GPU
     #: bytes by which the weights and workspace alone overrun the budget (the pool is then 0)
     overrun: int = 0
+    #: tokens per KV block: the pool holds whole blocks, as engines report it
+    block_tokens: int = 1
 
     @property
     def overhead(self) -> int:
@@ -56,9 +58,11 @@ class StageMemory:
 
     @property
     def capacity_tokens(self) -> int:
+        """Tokens the pool holds, in whole blocks (vLLM's "GPU KV cache size")."""
         if not self.kv_bytes_per_token:
             return 0
-        return max(0, int(self.kv_pool // self.kv_bytes_per_token))
+        block = max(self.block_tokens, 1)
+        return max(0, int(self.kv_pool // self.kv_bytes_per_token) // block * block)
 
 
 def stage_weights(
@@ -117,6 +121,7 @@ def _stage(
         per_token,
         budget,
         max(-pool, 0),
+        profile.block_tokens,
     )
 
 

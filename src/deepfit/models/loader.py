@@ -71,6 +71,16 @@ def bundled_model(entry: CatalogEntry) -> Model:
     return Model(arch, origin, entry.aliases, entry.description)
 
 
+def _looks_like_path(text: str) -> bool:
+    """A MODEL argument that can only be a file path (a Hub id is ``org/name``)."""
+    return (
+        text.lower().endswith(".json")
+        or text.startswith(("/", "./", "../", "~", "."))
+        or "\\" in text
+        or text.count("/") > 1
+    )
+
+
 def load_model(name: str | Path, *, hub: bool = False, revision: str | None = None) -> Model:
     """Resolve MODEL: bundled alias or id, then a local path, then (if ``hub``) the Hub.
 
@@ -91,6 +101,11 @@ def load_model(name: str | Path, *, hub: bool = False, revision: str | None = No
         arch = parse_architecture(data, entry.id, f"{entry.id}/config.json")
         return Model(arch, "hub", entry.aliases, entry.description)
     local = local_config(text)
+    if local is None and _looks_like_path(text):
+        raise UnknownModelError(
+            f"no config file at {text[:200]!r}",
+            "check the path: give a config.json, or a folder that holds one",
+        )
     if local is not None:
         data, model_id = local
         return Model(parse_architecture(data, model_id, text), "file")
