@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import os
-import platform
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -154,6 +153,8 @@ def core_count() -> int | None:
 
 def cpu_model_and_vendor() -> tuple[str, str]:
     """(model name, vendor) from /proc/cpuinfo where present, else from ``platform``."""
+    import platform
+
     fields = _cpuinfo_fields()
     model = fields.get("model name") or platform.processor() or platform.machine() or "unknown"
     vendor = fields.get("vendor_id") or platform.machine() or "unknown"

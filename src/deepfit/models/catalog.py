@@ -7,20 +7,16 @@ bundled, fetched only when allowed (see :mod:`deepfit.models.hub`).
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .._data import data_path
 from ..errors import CatalogError, UnknownModelError
 from .config import parse_config_text, read_config_file
-
-if TYPE_CHECKING:
-    from importlib.abc import Traversable
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}/[\w.\-]{1,96}$")
 
@@ -51,8 +47,8 @@ class CatalogEntry:
         }
 
 
-def _data() -> Traversable:
-    return resources.files("deepfit.models").joinpath("data")
+def _data() -> Path:
+    return data_path("deepfit.models", "data")
 
 
 @lru_cache(maxsize=1)
@@ -106,6 +102,8 @@ def bundled_config(entry: CatalogEntry) -> dict[str, Any]:
 
 
 def suggestions(name: str) -> list[str]:
+    import difflib
+
     return difflib.get_close_matches(_key(name), list(_index()), n=3, cutoff=0.5)
 
 
