@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import BadInputError, InfeasibleError
-from ..hardware import Gpu
+from ..hardware import Gpu, load_gpu
 from ..memory.engines import load_engine
 from ..memory.formats import load_format
 from ..memory.kv import KvSpec, load_kv_dtype
@@ -106,9 +106,14 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
     eff = load_efficiency(space.engine)
     gpus = candidate_gpus(space.gpus)
     if not gpus:
+        lacking = "; ".join(
+            f"{g.name}: {g.unusable_for().get('plan', 'not plannable')}"
+            for g in (load_gpu(n) for n in space.gpus or [])
+        )
         raise BadInputError(
-            "no GPU in the search has the numbers a plan needs",
-            "see `deepfit gpus`; name GPUs with memory and bandwidth",
+            "no GPU in the search has the numbers a plan needs"
+            + (f" ({lacking})" if lacking else ""),
+            "see `deepfit gpus` (the answers column); deepfit memory still answers for them",
         )
     prices = [_price(g, space) for g in gpus]
     families: dict[tuple[str, str], _Family] = {}
