@@ -4,6 +4,7 @@ changed, plans that quantize say what it costs, the text output has what --json 
 from __future__ import annotations
 
 import json
+import re
 
 from .test_cli import run
 
@@ -107,3 +108,18 @@ def test_matrix_marks_upcast_fp4_cites_whole_sources_and_skips_moe_only_formats(
     for r in rows.values():
         if r.get("quality_source"):
             assert r["quality_source"] in out.stdout  # printed whole, not cut
+
+
+def test_weights_beyond_one_gpu_give_no_negative_row_and_say_what_would_fit() -> None:
+    """The report's case: DeepSeek-V3 on one H200 printed `KV cache -503.56 GiB`."""
+    args = ("memory", "deepseek-v3", "--gpu", "H200")
+    data = json.loads(run(*args, "--json").stdout)
+    row = data["per_gpu"]
+    assert row["kv_cache_bytes"] == 0 and not data["fits"]
+    assert sum(v for k, v in row.items() if k != "total_bytes") == row["total_bytes"]
+    # short by what the weights overrun plus the one sequence's KV: more than the GPU lacks
+    assert data["shortfall_bytes"] > row["total_bytes"] - data["gpu_memory_bytes"]
+    assert data["would_fit"][0]["gpus"] == 8
+    out = run(*args, env={"COLUMNS": "200"})
+    assert "would fit: 8 x H200 SXM" in out.stdout
+    assert not re.search(r"(?<![\w.-])-\d", out.stdout)  # no negative figure
