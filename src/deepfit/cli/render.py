@@ -221,7 +221,7 @@ def memory_view(data: dict[str, Any]) -> RenderableType:
     table.add_row("GPU memory (CUDA-visible)", f"{data['gpu_memory_bytes'] / GiB:,.2f}")
     short = data.get("shortfall_bytes", 0)
     if short:
-        table.add_row("[red]short by (vs engine budget)", f"[red]{short / GiB:,.2f}")
+        table.add_row("[red]short by", f"[red]{short / GiB:,.2f}")
     verdict = (
         "[bold green]FITS[/]"
         if data["fits"]
@@ -250,7 +250,8 @@ def memory_view(data: dict[str, Any]) -> RenderableType:
         where = " with routed experts in host RAM" if plan["experts_on_host"] else ""
         parts.append(
             Text.from_markup(
-                f"  llama.cpp{where}: -ngl {plan['n_gpu_layers']} of {plan['num_layers'] + 1} "
+                f"  {'' if data['fits'] else 'or with CPU offload, '}"
+                f"llama.cpp{where}: -ngl {plan['n_gpu_layers']} of {plan['num_layers'] + 1} "
                 f"({plan['gpu_bytes'] / GiB:,.1f} GiB on the GPU, "
                 f"{plan['host_bytes'] / GiB:,.1f} GiB in host RAM)"
             )
