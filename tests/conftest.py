@@ -8,6 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# No test depends on how fast this machine is: hypothesis' per-example deadline and its
+# too-slow health check are timing assertions, off everywhere (a busy CI machine passes).
+settings.register_profile("deepfit", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("deepfit")
 
 CONFIG_DIR = Path(str(resources.files("deepfit.models").joinpath("data", "configs")))
 

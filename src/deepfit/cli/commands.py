@@ -111,6 +111,18 @@ def validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan_formats(args: argparse.Namespace, model: Any) -> tuple[str, ...]:
+    from ..errors import BadInputError
+    from ..planner import SearchSpace
+    from ..planner.quality import lossless_formats
+
+    if args.lossless and args.weights:
+        raise BadInputError("--lossless and --weights both choose formats", "keep one of them")
+    if args.lossless:
+        return lossless_formats(model)
+    return tuple(args.weights) if args.weights else SearchSpace().formats
+
+
 def plan(args: argparse.Namespace) -> int:
     from ..planner import OwnHardware, SearchSpace, Targets, load_scenario, read_prices, search
     from ..planner.cost import cloud_price
@@ -150,7 +162,7 @@ def plan(args: argparse.Namespace) -> int:
         gpus=args.gpu,
         max_gpus=args.max_gpus,
         engine=args.engine,
-        formats=tuple(args.weights) if args.weights else SearchSpace().formats,
+        formats=_plan_formats(args, model),
         prices=read_prices(args.prices) if args.prices else {},
         own=own,
     )

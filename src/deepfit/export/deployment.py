@@ -230,7 +230,7 @@ def resolve(model: Model, gpu: Gpu, request: ExportRequest) -> Deployment:
     path, placeholder = model_path(model, fmt, engine, req.model_path)
     if placeholder:
         notes.append(
-            f"{path} is a placeholder: deepfit does not know where a {fmt.name} checkpoint of "
+            f"{path} is a placeholder: deepfit does not know where the {fmt.name} checkpoint of "
             f"{model.id} is published; fill in a real path or Hub id (or pass --model-path)"
         )
     profile = load_engine(engine)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import os
-import platform
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,6 +93,11 @@ def _rates(gflops: float | None, measured: CpuMeasurement | None) -> PeakRates:
         rates.update(dict.fromkeys(_FLOAT_FORMATS, gflops * 1e9))
     elif measured is not None:
         rates.update(measured.matmul_flops_per_s)
+        for fmt in ("bf16", "fp16"):
+            # numpy has no native 16-bit matmul: without a measured rate these formats
+            # run as fp32 on this machine (upcast), as CPU engines do without AVX512-BF16
+            if fmt not in measured.matmul_flops_per_s and "fp32" in measured.matmul_flops_per_s:
+                rates[fmt] = Missing.NOT_SUPPORTED
     return PeakRates(**rates)
 
 
@@ -149,6 +153,8 @@ def core_count() -> int | None:
 
 def cpu_model_and_vendor() -> tuple[str, str]:
     """(model name, vendor) from /proc/cpuinfo where present, else from ``platform``."""
+    import platform
+
     fields = _cpuinfo_fields()
     model = fields.get("model name") or platform.processor() or platform.machine() or "unknown"
     vendor = fields.get("vendor_id") or platform.machine() or "unknown"
@@ -202,7 +208,8 @@ def _notes(
         formats = ", ".join(sorted(m.matmul_flops_per_s))
         notes.append(
             f"FLOP/s measured for {formats}: best {m.matmul_size}x{m.matmul_size} matmul "
-            f"({m.blas}); other formats unknown, set {GFLOPS_ENV} to state one rate for all."
+            f"({m.blas}); bf16/fp16 without a measured rate are computed as fp32 (upcast); "
+            f"set {GFLOPS_ENV} to state one rate for all."
         )
         notes.extend(f"Measurement: {note}." for note in m.notes)
         notes.append("Measured rates are achieved, not peak; cached until the cache is deleted.")

@@ -57,10 +57,18 @@ def _again(model: Model, gpu: Gpu, base: MemoryEstimate, **change: Any) -> Memor
 
 
 def what_would_fit(model: Model, gpu: Gpu, base: MemoryEstimate) -> list[dict[str, Any]]:
-    """Up to three alternatives that fit, each with the change and a sentence."""
+    """Up to three alternatives that fit (the fewest GPUs, the first smaller format, the
+    longest context), each with the change and a sentence. Beyond the model's positions the
+    first two are tried at its longest context."""
     out: list[dict[str, Any]] = []
+    ctx = base.context_tokens
+    if not base.context_supported and base.model_max_context:
+        ctx = base.model_max_context
+    at = "" if ctx == base.context_tokens else f" at {ctx:,} tokens"
+    if at and (same := _again(model, gpu, base, context=ctx)) is not None and same.fits:
+        return [_context_change(ctx)]
     for gpus, tp, pp in _layouts(model, base.gpus, base.engine):
-        est = _again(model, gpu, base, gpus=gpus, tp=tp, pp=pp, ep=1)
+        est = _again(model, gpu, base, gpus=gpus, tp=tp, pp=pp, ep=1, context=ctx)
         if est is not None and est.fits:
             out.append(
                 {
@@ -68,31 +76,25 @@ def what_would_fit(model: Model, gpu: Gpu, base: MemoryEstimate) -> list[dict[st
                     "gpus": gpus,
                     "tp": tp,
                     "pp": pp,
-                    "why": f"{gpus} x {gpu.name} (tp={tp}, pp={pp}) holds it",
+                    "why": f"{gpus} x {gpu.name} (tp={tp}, pp={pp}) holds it{at}",
                 }
             )
             break
     for fmt in SMALLER.get(base.engine, DEFAULT_SMALLER):
-        est = _again(model, gpu, base, weights=fmt, kv_dtype="auto")
+        est = _again(model, gpu, base, weights=fmt, kv_dtype="auto", context=ctx)
         if est is None or est.per_gpu.weights >= base.per_gpu.weights:
             continue
-        if est is not None and est.fits:
+        if est.fits:
             out.append(
                 {
                     "change": "weights",
                     "weights": fmt,
-                    "why": f"{fmt} weights fit on the same {base.gpus} GPU(s)",
+                    "why": f"{fmt} weights fit on the same {base.gpus} GPU(s){at}",
                 }
             )
             break
     if 0 < base.max_context_tokens < base.context_tokens:
-        out.append(
-            {
-                "change": "context",
-                "context_tokens": base.max_context_tokens,
-                "why": f"one sequence of up to {base.max_context_tokens:,} tokens fits",
-            }
-        )
+        out.append(_context_change(base.max_context_tokens))
     elif base.context_tokens <= base.max_context_tokens and base.max_concurrency:
         out.append(
             {
@@ -103,3 +105,11 @@ def what_would_fit(model: Model, gpu: Gpu, base: MemoryEstimate) -> list[dict[st
             }
         )
     return out
+
+
+def _context_change(tokens: int) -> dict[str, Any]:
+    return {
+        "change": "context",
+        "context_tokens": tokens,
+        "why": f"one sequence of up to {tokens:,} tokens fits",
+    }

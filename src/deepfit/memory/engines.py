@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Literal
 
+from .._data import data_path
 from ..errors import BadInputError, CatalogError
 from ..units import GiB
 
@@ -55,7 +55,7 @@ class EngineProfile:
 
 @lru_cache(maxsize=1)
 def _raw() -> dict[str, Any]:
-    text = resources.files("deepfit.memory").joinpath("data").joinpath("engines.json").read_text()
+    text = data_path("deepfit.memory", "data", "engines.json").read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 

@@ -21,6 +21,9 @@ from .layout import Layout, stage_layers
 from .overheads import Overheads, overheads
 from .plan import stage_plan
 
+#: The engines that run on Apple GPUs (Metal / MPS).
+APPLE_ENGINES = ("llamacpp", "transformers")
+
 
 @dataclass(frozen=True)
 class Workload:
@@ -40,10 +43,14 @@ class StageMemory:
     activations: int
     non_torch: int
     cudagraph: int
-    kv_pool: int  # KV the engine allocates (budget engines) or has room for (exact ones)
+    kv_pool: int  # KV the engine allocates (budget engines) or has room for (exact ones), >= 0
     kv_needed: int  # what the workload needs on this GPU
     kv_bytes_per_token: float  # this GPU's share, all its layers at full rate
     budget: int  # bytes the engine allows itself on this GPU
+    #: bytes by which the weights and workspace alone overrun the budget (the pool is then 0)
+    overrun: int = 0
+    #: tokens per KV block: the pool holds whole blocks, as engines report it
+    block_tokens: int = 1
 
     @property
     def overhead(self) -> int:
@@ -51,9 +58,11 @@ class StageMemory:
 
     @property
     def capacity_tokens(self) -> int:
+        """Tokens the pool holds, in whole blocks (vLLM's "GPU KV cache size")."""
         if not self.kv_bytes_per_token:
             return 0
-        return max(0, int(self.kv_pool // self.kv_bytes_per_token))
+        block = max(self.block_tokens, 1)
+        return max(0, int(self.kv_pool // self.kv_bytes_per_token) // block * block)
 
 
 def stage_weights(
@@ -108,10 +117,12 @@ def _stage(
         ov.activations,
         ov.non_torch,
         ov.cudagraph,
-        pool,
+        max(pool, 0),
         needed,
         per_token,
         budget,
+        max(-pool, 0),
+        profile.block_tokens,
     )
 
 
@@ -129,6 +140,11 @@ def stage_memories(
     """Every pipeline stage's memory on one GPU. ``weight_scale`` corrects every stage's
     weights by the ratio of a checkpoint's exact bytes to the format rule's."""
     profile = eng.load_engine(engine)
+    if gpu.vendor == "Apple" and profile.name not in APPLE_ENGINES:
+        raise BadInputError(
+            f"{profile.name} does not run on {gpu.name} (no CUDA or ROCm on Apple GPUs)",
+            f"use --engine {' or --engine '.join(APPLE_ENGINES)}",
+        )
     if fraction is not None and not 0.05 <= fraction <= 1.0:
         raise BadInputError(
             f"memory fraction {fraction} is outside (0.05, 1]", "use a value like 0.9"

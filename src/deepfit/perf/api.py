@@ -43,7 +43,7 @@ def estimate_perf(
     input_len: int,
     output_len: int,
     concurrency: int | str = 1,
-    gpus: int = 1,
+    gpus: int | None = None,
     tp: int | None = None,
     pp: int = 1,
     ep: int = 1,
@@ -123,9 +123,9 @@ def estimate_perf(
             f"{eff.max_batched_tokens:,}-token step budget admits no more (the rest wait)"
         )
     if not mem.fits:
+        why = mem.reasons[0] if mem.reasons else "see `deepfit memory`"
         notes.append(
-            "the deployment does not fit in memory (see `deepfit memory`); "
-            "speeds are what it would reach if it did"
+            f"the deployment does not fit ({why}); speeds are what it would reach if it did"
         )
     if concurrency == "max" and n < mem.max_concurrency:
         notes.append(f"concurrency capped at the engine's {n} running sequences")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
+from .._data import data_path
 from ..memory.engines import load_engine
 
 
@@ -31,7 +31,7 @@ class Efficiency:
 
 @lru_cache(maxsize=1)
 def _raw() -> dict[str, Any]:
-    text = resources.files("deepfit.perf").joinpath("data").joinpath("engines.json").read_text()
+    text = data_path("deepfit.perf", "data", "engines.json").read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 

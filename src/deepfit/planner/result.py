@@ -28,6 +28,8 @@ class Plan:
     engine: str = "vllm"
     bound: str = "memory"
     price_offer: str | None = None
+    #: what the weight format costs in quality (None: the model's own precision)
+    quality: str | None = None
 
     @property
     def per_gpu_tokens_per_s(self) -> float:
@@ -105,3 +107,18 @@ def plan_cells(rank: int, p: dict[str, Any]) -> list[str]:
         "-" if p["usd_per_hour"] is None else f"{p['usd_per_hour']:,.2f}",
         "-" if p["usd_per_million_tokens"] is None else f"{p['usd_per_million_tokens']:,.3f}",
     ]
+
+
+def targets_text(w: dict[str, Any]) -> str:
+    """The plan's targets (``PlanResult.to_dict()["workload"]``) in words; unset ones left out."""
+    parts = [
+        f"{label} {w[key]}{unit}"
+        for label, key, unit in (
+            ("TTFT <=", "ttft_s", " s"),
+            ("TPOT <=", "tpot_s", " s"),
+            ("rate", "rate", " req/s"),
+            ("budget", "budget_usd_per_hour", " $/h"),
+        )
+        if w.get(key) is not None
+    ]
+    return ", ".join(parts) or "no latency target"

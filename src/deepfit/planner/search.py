@@ -4,11 +4,11 @@ memory, scored by the performance model, filtered by the targets, ranked by the 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import BadInputError, InfeasibleError
-from ..hardware import Gpu
+from ..hardware import Gpu, load_gpu
 from ..memory.engines import load_engine
 from ..memory.formats import load_format
 from ..memory.kv import KvSpec, load_kv_dtype
@@ -16,6 +16,7 @@ from ..models.loader import Model
 from ..perf.efficiency import load_efficiency
 from .cost import OwnHardware, Price, cloud_price
 from .evaluate import ShapeResult, evaluate_shape, gpu_facts
+from .quality import FLOOR_HINT, quality_trade
 from .result import Plan, PlanResult
 from .select import best_plans, pareto_front, rejections
 from .shapes import stage_shapes
@@ -105,9 +106,14 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
     eff = load_efficiency(space.engine)
     gpus = candidate_gpus(space.gpus)
     if not gpus:
+        lacking = "; ".join(
+            f"{g.name}: {g.unusable_for().get('plan', 'not plannable')}"
+            for g in (load_gpu(n) for n in space.gpus or [])
+        )
         raise BadInputError(
-            "no GPU in the search has the numbers a plan needs",
-            "see `deepfit gpus`; name GPUs with memory and bandwidth",
+            "no GPU in the search has the numbers a plan needs"
+            + (f" ({lacking})" if lacking else ""),
+            "see `deepfit gpus` (the answers column); deepfit memory still answers for them",
         )
     prices = [_price(g, space) for g in gpus]
     families: dict[tuple[str, str], _Family] = {}
@@ -161,8 +167,10 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
                     found,
                 )
     elapsed = time.perf_counter() - start
-    plans = best_plans(found, targets.objective)
+    plans = [_with_quality(model, p, targets) for p in best_plans(found, targets.objective)]
     notes_list: list[str] = []
+    if any(p.quality for p in plans) and targets.max_quality_loss is None:
+        notes_list.append(f"plans that quantize say what it costs; {FLOOR_HINT}")
     if not plans:
         notes_list.append("nothing meets every target; see the rejected families")
     if unknown_quality:
@@ -191,6 +199,14 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
         seconds=elapsed,
         notes=notes,
     )
+
+
+def _with_quality(model: Model, plan: Plan, targets: Targets) -> Plan:
+    """The plan with its quality trade stated, in the plan and in its ``why``."""
+    trade = quality_trade(model, plan.weights, targets.quality_benchmark)
+    if trade is None:
+        return plan
+    return replace(plan, quality=trade, why=f"{plan.why}; quality: {trade}")
 
 
 def _quality_floor(model: Model, fmt: str, targets: Targets, unknown: list[str]) -> str | None:
