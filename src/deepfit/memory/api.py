@@ -5,10 +5,10 @@ from __future__ import annotations
 from .._bisect import largest_satisfying
 from ..hardware import Gpu
 from ..models.loader import Model
-from .engines import load_engine
-from .estimate import StageMemory, Workload, stage_memories
+from .device import visible_memory_bytes
+from .estimate import StageMemory, stage_memories
 from .formats import WeightFormat, checkpoint_native_format, load_format
-from .kv import KvDtype, KvSpec, bytes_for_sequence, bytes_per_token, load_kv_dtype
+from .kv import KvSpec, bytes_for_sequence, bytes_per_token
 from .layout import Layout, make_layout
 from .result import MemoryEstimate, PerGpu
 
@@ -23,13 +23,6 @@ def resolve_format(model: Model, name: str) -> WeightFormat:
     if native is not None:
         return native
     return load_format(_DTYPE_FORMATS.get(model.arch.torch_dtype or "", "bf16"))
-
-
-def _kv_dtype(fmt: WeightFormat, name: str) -> KvDtype:
-    model_dtype = (
-        "fp32" if fmt.compute_dtype == "fp32" else ("fp16" if fmt.name == "fp16" else "bf16")
-    )
-    return load_kv_dtype(name, model_dtype)
 
 
 def _total(s: StageMemory, gpu_bytes: int, budget_engine: bool) -> int:
@@ -74,23 +67,21 @@ def estimate_memory(
     tp = tp if tp is not None else max(1, gpus // pp)
     gpus = max(gpus, tp * pp)
     layout: Layout = make_layout(arch, gpus, tp, pp, ep, dp_attention)
-    fmt = resolve_format(model, weights)
-    kvd = _kv_dtype(fmt, kv_dtype)
-    profile = load_engine(engine)
-    ctx = context if context is not None else (arch.max_position_embeddings or 4096)
-    stages = stage_memories(
-        model, gpu, fmt, kvd, layout, profile.name, Workload(ctx, batch), memory_fraction
-    )
-    budget_engine = profile.budget != "exact"
-    from .device import visible_memory_bytes
+    from ..deployment import Deployment, EngineRef, Numerics, Workload
 
+    fmt = resolve_format(model, weights)
+    numerics = Numerics.of(fmt, kv_dtype)
+    kvd = numerics.kv
+    dep = Deployment(layout, numerics, EngineRef.named(engine, memory_fraction))
+    profile = dep.engine.engine
+    ctx = context if context is not None else (arch.max_position_embeddings or 4096)
+    stages = stage_memories(model, gpu, dep, Workload(ctx, batch))
+    budget_engine = profile.uses_budget
     gpu_bytes = visible_memory_bytes(gpu)
     totals = [_total(s, gpu_bytes, budget_engine) for s in stages]
     binding = min(range(len(stages)), key=lambda i: (stages[i].capacity_tokens, -totals[i]))
     b = stages[binding]
-    kv = KvSpec(
-        dtype=kvd, mla_latent=profile.mla_latent, tp=1 if layout.attention_dp else layout.tp
-    )
+    kv = dep.kv_spec
     cap = arch.max_position_embeddings or (1 << 24)
     longest = min(_longest(model, kv, s, profile.block_tokens, 1 << 30) for s in stages)
     per_seq = max(
@@ -117,9 +108,7 @@ def estimate_memory(
         kv_dtype=kvd.value,
         context_tokens=ctx,
         batch=batch,
-        memory_fraction=memory_fraction
-        if memory_fraction is not None
-        else profile.memory_fraction(layout.tp),
+        memory_fraction=dep.memory_fraction,
         gpu_memory_bytes=gpu_bytes,
         kv_bytes_per_token=int(bytes_per_token(arch, KvSpec(kvd, profile.mla_latent, 1))),
         per_gpu=PerGpu(

@@ -9,25 +9,21 @@ holds the fewest tokens binds the deployment.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from ..engines import Engine
 from ..errors import BadInputError
 from ..hardware import Gpu
 from ..models.loader import Model
-from . import engines as eng
 from .device import visible_memory_bytes
 from .formats import WeightFormat
-from .kv import KvDtype, KvSpec, bytes_for_sequence, bytes_per_token
+from .kv import KvSpec, bytes_for_sequence, bytes_per_token
 from .layout import Layout, stage_layers
 from .overheads import Overheads, overheads
 from .plan import stage_plan
 
-
-@dataclass(frozen=True)
-class Workload:
-    """What must fit: ``batch`` sequences of ``context`` tokens (prompt + output)."""
-
-    context_tokens: int
-    batch: int = 1
+if TYPE_CHECKING:  # deepfit.deployment builds on memory's kv/formats/layout modules
+    from ..deployment import Deployment, Workload
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ def _stage(
     fmt: WeightFormat,
     kv: KvSpec,
     layout: Layout,
-    profile: eng.EngineProfile,
+    profile: Engine,
     work: Workload,
     fraction: float | None,
     stage: int,
@@ -87,16 +83,16 @@ def _stage(
         seqs * bytes_for_sequence(arch, kv, work.context_tokens, layers, profile.block_tokens)
     )
     graph_in = ov.cudagraph if profile.cudagraph_in_budget else 0
-    if profile.budget == "fraction_of_total":
-        budget = int(gpu_bytes * (fraction or 0.9))
+    if profile.budget == "fraction_of_total" and fraction is not None:
+        budget = int(gpu_bytes * fraction)
         pool = budget - weights - ov.activations - ov.non_torch - graph_in
-    elif profile.budget == "static_fraction":
-        budget = int(gpu_bytes * (fraction or 0.88))
+    elif profile.budget == "static_fraction" and fraction is not None:
+        budget = int(gpu_bytes * fraction)
         pool = budget - weights
-    elif profile.budget == "fraction_of_free":
+    elif profile.budget == "fraction_of_free" and fraction is not None:
         budget = gpu_bytes
         free = gpu_bytes - weights - ov.activations - ov.non_torch - ov.cudagraph
-        pool = int(max(free, 0) * (fraction or 0.9))
+        pool = int(max(free, 0) * fraction)
     else:  # the engine allocates what the workload needs; the room left bounds it
         budget = gpu_bytes
         pool = gpu_bytes - weights - ov.activations - ov.non_torch - ov.cudagraph
@@ -114,28 +110,13 @@ def _stage(
     )
 
 
-def stage_memories(
-    model: Model,
-    gpu: Gpu,
-    fmt: WeightFormat,
-    kv_dtype: KvDtype,
-    layout: Layout,
-    engine: str,
-    work: Workload,
-    fraction: float | None,
-) -> list[StageMemory]:
+def stage_memories(model: Model, gpu: Gpu, dep: Deployment, work: Workload) -> list[StageMemory]:
     """Every pipeline stage's memory on one GPU."""
-    profile = eng.load_engine(engine)
-    if fraction is not None and not 0.05 <= fraction <= 1.0:
-        raise BadInputError(
-            f"memory fraction {fraction} is outside (0.05, 1]", "use a value like 0.9"
-        )
     if work.context_tokens < 1 or work.batch < 1:
         raise BadInputError("context and batch must be at least 1", "e.g. --context 4096")
-    frac = fraction if fraction is not None else profile.memory_fraction(layout.tp)
-    kv = KvSpec(
-        dtype=kv_dtype, mla_latent=profile.mla_latent, tp=1 if layout.attention_dp else layout.tp
-    )
+    layout, profile = dep.parallelism, dep.engine.engine
+    frac, kv = dep.memory_fraction, dep.kv_spec
+    fmt = dep.numerics.weights
     gpu_bytes = visible_memory_bytes(gpu)
     return [
         _stage(model, gpu_bytes, fmt, kv, layout, profile, work, frac, s, layers)

@@ -8,13 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..engines import Engine as EngineProfile
 from ..hardware import Gpu
 from ..memory.device import visible_memory_bytes
-from ..memory.engines import EngineProfile
 from ..memory.formats import WeightFormat
 from ..memory.layout import Layout
 from ..models.architecture import Architecture
-from ..perf.api import LARGE_GPU_BYTES
 from ..perf.comm import comm_per_token
 from ..perf.efficiency import Efficiency
 from ..perf.roofline import matmul_dtype
@@ -192,6 +191,6 @@ def evaluate_shape(
         "communication",
         np.where(comp_t > mem_t, "compute", "memory"),
     )
-    large = facts.memory >= LARGE_GPU_BYTES
+    large = facts.memory >= profile.serving.large_gpu_bytes
     max_seqs = np.where(large, eff.max_num_seqs_large_gpu, eff.max_num_seqs).astype(float)
     return ShapeResult(n, micro * layout.pp, max_rep, max_seqs, weights_fit, tpot, ttft, bound)

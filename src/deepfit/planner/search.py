@@ -7,11 +7,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..deployment import EngineRef, kv_spec
 from ..errors import BadInputError, InfeasibleError
 from ..hardware import Gpu
-from ..memory.engines import load_engine
 from ..memory.formats import load_format
-from ..memory.kv import KvSpec, load_kv_dtype
+from ..memory.kv import load_kv_dtype
 from ..models.loader import Model
 from ..perf.efficiency import load_efficiency
 from .cost import OwnHardware, Price, cloud_price
@@ -101,7 +101,8 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
     _check(targets)
     start = time.perf_counter()
     arch = model.arch
-    profile = load_engine(space.engine)
+    engine = EngineRef.named(space.engine)
+    profile = engine.engine
     eff = load_efficiency(space.engine)
     gpus = candidate_gpus(space.gpus)
     if not gpus:
@@ -131,11 +132,13 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
             kv_dtype = load_kv_dtype(kv_name, "bf16")
             for fam in layouts(arch, space.max_gpus):
                 layout = fam.layout()
-                kv = KvSpec(kv_dtype, mla_latent=profile.mla_latent, tp=layout.tp)
+                kv = kv_spec(kv_dtype, profile, layout)
                 stages = stage_shapes(
                     arch, fmt, kv, layout, profile, targets.input_len, targets.output_len
                 )
-                fraction = profile.memory_fraction(layout.tp) or 0.9
+                fraction = engine.fraction(layout.tp)
+                if fraction is None:  # unused: an exact engine's pool is the room left
+                    fraction = 1.0
                 res = evaluate_shape(
                     stages,
                     arch,
