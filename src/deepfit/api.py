@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from .export import Export, ExportRequest, export_config
-from .hardware import list_gpus, load_gpu
+from .hardware import Gpu, list_gpus, load_gpu
 from .memory import MemoryEstimate, estimate_memory
 from .memory.advice import what_would_fit
 from .memory.offload import OffloadPlan, llamacpp_offload
 from .models import Model, catalog, count_params, load_model, model_from_config
 from .models.loader import bundled_model
 from .perf import PerfEstimate, estimate_perf
+from .perf.calibration import Calibration, Provenance
 from .perf.matrix import precision_matrix
 from .planner import PlanResult, SearchSpace, Targets
 from .planner import search as plan
@@ -40,8 +41,21 @@ __all__ = [
     "model_from_config",
     "plan",
     "precision_matrix",
+    "user_calibration",
     "what_would_fit",
 ]
+
+
+def user_calibration(engine: str, gpu: Gpu) -> Calibration | None:
+    """The user's own efficiency factors for ``engine`` on ``gpu`` (written by ``deepfit
+    calibrate`` into their config folder), or None. The core never reads this file itself:
+    adapters pass the result to :func:`estimate_perf` as ``efficiency``."""
+    from .measure.profile import profile_key, profile_overrides
+
+    factors = profile_overrides(engine, gpu.name)
+    if not factors:
+        return None
+    return Calibration(factors, Provenance.CALIBRATED, origin=profile_key(engine, gpu.name))
 
 
 def catalog_summary() -> list[dict[str, Any]]:

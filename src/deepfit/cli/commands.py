@@ -83,6 +83,7 @@ def perf(args: argparse.Namespace) -> int:
         prefix_hit_rate=args.prefix_hit_rate,
         spec_tokens=args.spec_tokens,
         spec_acceptance=args.spec_acceptance,
+        efficiency=api.user_calibration(args.engine, gpu),
     )
     if args.matrix:
         rows = api.precision_matrix(model, gpu, **common)

@@ -93,7 +93,11 @@ def add_engine_folder(folder: str | Path) -> Engine:
         raise CatalogError(f"engine '{name}' is already part of deepfit", "choose another name")
     _extra[name] = path
     _all.cache_clear()
-    return load_engine(name)
+    try:
+        return load_engine(name)
+    except Exception:  # a damaged folder must not break the packaged engines
+        remove_engine_folder(name)
+        raise
 
 
 def remove_engine_folder(name: str) -> None:
