@@ -29,24 +29,9 @@ from .space import (
     replicas,
     runs_format,
 )
+from .targets import Targets
 
 OBJECTIVES = ("cost", "throughput", "latency")
-
-
-@dataclass(frozen=True)
-class Targets:
-    input_len: int
-    output_len: int
-    ttft_s: float | None = None
-    tpot_s: float | None = None
-    rate: float | None = None  # requests per second the deployment must sustain
-    budget_usd_per_hour: float | None = None
-    objective: str = "cost"
-    #: Quality floor: formats whose cited loss (deepfit.quality) exceeds this many percent
-    #: (on ``quality_benchmark`` when given) are rejected; formats with no cited figure pass,
-    #: and the result says so.
-    max_quality_loss: float | None = None
-    quality_benchmark: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .result import Plan, Rejection
 
 if TYPE_CHECKING:
-    from .search import Targets
+    from .targets import Targets
 
 TOP = 5
 
