@@ -111,7 +111,6 @@ def validate(args: argparse.Namespace) -> int:
 
 def plan(args: argparse.Namespace) -> int:
     from ..planner import OwnHardware, SearchSpace, Targets, load_scenario, read_prices, search
-    from ..planner.cost import cloud_price
     from ..planner.plot import write_plot
 
     model = api.load_model(args.model, hub=args.hub)
@@ -156,17 +155,6 @@ def plan(args: argparse.Namespace) -> int:
     data = result.to_dict()
     if preset is not None:
         data["scenario"] = {"name": preset.name, "description": preset.description}
-    if own is not None and result.plans:
-        best = result.plans[0]
-        gpu = api.load_gpu(best.gpu)
-        cloud = cloud_price(gpu)
-        data["own_hardware"] = {
-            "usd_per_gpu_hour": own.usd_per_gpu_hour(gpu),
-            "cloud_usd_per_gpu_hour": cloud.usd_per_gpu_hour if cloud else None,
-            "break_even_months": own.break_even_months(gpu, cloud.usd_per_gpu_hour)
-            if cloud
-            else None,
-        }
     if args.plot:
         data["plot"] = str(write_plot(data, args.plot))
     render.emit(data, args.json, render.plan_view)

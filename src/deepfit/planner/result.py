@@ -61,9 +61,11 @@ class PlanResult:
     candidates: int
     seconds: float
     notes: tuple[str, ...] = field(default=())
+    #: Owning the best plan's GPUs against renting them (when own hardware was priced).
+    own_hardware: dict[str, float | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "model": self.model,
             "objective": self.objective,
             "workload": self.workload,
@@ -74,6 +76,9 @@ class PlanResult:
             "search_seconds": self.seconds,
             "notes": list(self.notes),
         }
+        if self.own_hardware is not None:
+            out["own_hardware"] = self.own_hardware
+        return out
 
 
 #: Columns of a plan table, as the CLI and the HTML report show them.

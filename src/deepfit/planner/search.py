@@ -160,6 +160,9 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
             "(deepfit eval measures your deployment)"
         )
     notes = tuple(notes_list)
+    own = None
+    if space.own is not None and plans:
+        own = space.own.economics(next(g for g in gpus if g.name == plans[0].gpu))
     return PlanResult(
         model=model.id,
         objective=targets.objective,
@@ -178,6 +181,7 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
         candidates=count,
         seconds=elapsed,
         notes=notes,
+        own_hardware=own,
     )
 
 
