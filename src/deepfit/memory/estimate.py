@@ -15,6 +15,7 @@ from ..engines import Engine
 from ..errors import BadInputError
 from ..hardware import Gpu
 from ..models.loader import Model
+from .budget import budget_and_pool
 from .device import visible_memory_bytes
 from .formats import WeightFormat
 from .kv import KvSpec, bytes_for_sequence, bytes_per_token
@@ -82,20 +83,16 @@ def _stage(
     needed = int(
         seqs * bytes_for_sequence(arch, kv, work.context_tokens, layers, profile.block_tokens)
     )
-    graph_in = ov.cudagraph if profile.cudagraph_in_budget else 0
-    if profile.budget == "fraction_of_total" and fraction is not None:
-        budget = int(gpu_bytes * fraction)
-        pool = budget - weights - ov.activations - ov.non_torch - graph_in
-    elif profile.budget == "static_fraction" and fraction is not None:
-        budget = int(gpu_bytes * fraction)
-        pool = budget - weights
-    elif profile.budget == "fraction_of_free" and fraction is not None:
-        budget = gpu_bytes
-        free = gpu_bytes - weights - ov.activations - ov.non_torch - ov.cudagraph
-        pool = int(max(free, 0) * fraction)
-    else:  # the engine allocates what the workload needs; the room left bounds it
-        budget = gpu_bytes
-        pool = gpu_bytes - weights - ov.activations - ov.non_torch - ov.cudagraph
+    budget, pool = budget_and_pool(
+        profile.budget,
+        gpu_bytes,
+        fraction,
+        weights,
+        ov.activations,
+        ov.non_torch,
+        ov.cudagraph,
+        profile.cudagraph_in_budget,
+    )
     return StageMemory(
         stage,
         layers,
@@ -103,10 +100,10 @@ def _stage(
         ov.activations,
         ov.non_torch,
         ov.cudagraph,
-        pool,
+        int(pool),
         needed,
         per_token,
-        budget,
+        int(budget),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..engines import Engine as EngineProfile
 from ..hardware import Gpu
+from ..memory.budget import budget_and_pool
 from ..memory.device import visible_memory_bytes
 from ..memory.formats import WeightFormat
 from ..memory.layout import Layout
@@ -109,7 +110,7 @@ def _kv_limit(
     stages: list[StageShape],
     facts: GpuFacts,
     profile: EngineProfile,
-    fraction: float,
+    fraction: float | None,
     layout: Layout,
 ) -> tuple[Any, Any]:
     import numpy as np
@@ -117,21 +118,16 @@ def _kv_limit(
     max_rep = np.full(len(facts.gpus), np.inf)
     weights_fit = np.ones(len(facts.gpus), dtype=bool)
     for st in stages:
-        if profile.budget == "fraction_of_total":
-            pool = facts.memory * fraction - st.weights - st.activations - st.non_torch
-        elif profile.budget == "static_fraction":
-            pool = facts.memory * fraction - st.weights
-        elif profile.budget == "fraction_of_free":
-            pool = (
-                np.maximum(
-                    facts.memory - st.weights - st.activations - st.non_torch - st.cudagraph, 0
-                )
-                * fraction
-            )
-        else:
-            pool = facts.memory - st.weights - st.activations - st.non_torch - st.cudagraph
-        if profile.cudagraph_in_budget and profile.budget == "fraction_of_total":
-            pool = pool - st.cudagraph
+        _, pool = budget_and_pool(
+            profile.budget,
+            facts.memory,
+            fraction,
+            st.weights,
+            st.activations,
+            st.non_torch,
+            st.cudagraph,
+            profile.cudagraph_in_budget,
+        )
         weights_fit &= pool > 0
         seqs = np.floor(np.maximum(pool, 0) / st.kv_per_sequence)
         max_rep = np.minimum(max_rep, seqs)
@@ -145,7 +141,7 @@ def evaluate_shape(
     facts: GpuFacts,
     eff: Efficiency,
     profile: EngineProfile,
-    fraction: float,
+    fraction: float | None,
     input_len: int,
     output_len: int,
     sweep: list[int],

@@ -122,8 +122,6 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
                     arch, fmt, kv, layout, profile, targets.input_len, targets.output_len
                 )
                 fraction = engine.fraction(layout.tp)
-                if fraction is None:  # unused: an exact engine's pool is the room left
-                    fraction = 1.0
                 res = evaluate_shape(
                     stages,
                     arch,
