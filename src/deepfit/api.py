@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .engines import load_engine
 from .export import Export, ExportRequest, export_config
 from .hardware import Gpu, list_gpus, load_gpu
 from .memory import MemoryEstimate, estimate_memory
@@ -36,6 +37,7 @@ __all__ = [
     "export_config",
     "list_gpus",
     "llamacpp_offload",
+    "load_engine",
     "load_gpu",
     "load_model",
     "model_from_config",

@@ -48,7 +48,7 @@ def memory(args: argparse.Namespace) -> int:
     data = result.to_dict()
     if not result.fits:
         data["would_fit"] = api.what_would_fit(model, gpu, result)
-    if result.engine == "llamacpp" and result.gpus == 1:
+    if api.load_engine(result.engine).layer_offload and result.gpus == 1:
         options = [False, True] if model.arch.is_moe else [False]
         data["llamacpp_offload"] = [
             api.llamacpp_offload(

@@ -218,6 +218,9 @@ def _build(
         block_tokens=mem("block_tokens", int),
         max_batched_tokens=mem("max_batched_tokens", int),
         cudagraph_in_budget=mem("cudagraph_in_budget", bool),
+        tensor_parallel=mem("tensor_parallel", bool),
+        layer_offload=mem("layer_offload", bool),
+        smaller_formats=tuple(str(x) for x in mem("smaller_formats", list)),
         overheads=_overheads(mem.section("overheads"), raws),
         serving=ServingDefaults(
             eff("max_num_seqs", int),

@@ -98,6 +98,9 @@ class Engine:
     block_tokens: int
     max_batched_tokens: int  # tokens the memory model sizes workspace for
     cudagraph_in_budget: bool
+    tensor_parallel: bool  # False: the engine splits a model across GPUs by layers only
+    layer_offload: bool  # True: layers may stay in host RAM (llama.cpp --n-gpu-layers)
+    smaller_formats: tuple[str, ...]  # what to suggest, in order, when a deployment is too big
     overheads: OverheadModel
     serving: ServingDefaults
     efficiency_terms: Mapping[str, float]  # roofline factors: fitted, else the defaults
