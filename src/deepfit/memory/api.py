@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .._bisect import largest_satisfying
 from ..hardware import Gpu
 from ..models.loader import Model
@@ -11,6 +13,9 @@ from .formats import WeightFormat, checkpoint_native_format, load_format
 from .kv import KvSpec, bytes_for_sequence, bytes_per_token
 from .layout import Layout, make_layout
 from .result import MemoryEstimate, PerGpu
+
+if TYPE_CHECKING:  # deepfit.deployment builds on memory's kv/formats/layout modules
+    from ..deployment import Deployment, Workload
 
 _DTYPE_FORMATS = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}
 
@@ -63,19 +68,25 @@ def estimate_memory(
 
     ``tp`` defaults to every GPU of a pipeline stage; ``context`` to the model's maximum.
     """
+    from ..deployment import Deployment, EngineRef, Numerics, Workload
+
     arch = model.arch
     tp = tp if tp is not None else max(1, gpus // pp)
     gpus = max(gpus, tp * pp)
     layout: Layout = make_layout(arch, gpus, tp, pp, ep, dp_attention)
-    from ..deployment import Deployment, EngineRef, Numerics, Workload
-
     fmt = resolve_format(model, weights)
     numerics = Numerics.of(fmt, kv_dtype)
-    kvd = numerics.kv
     dep = Deployment(layout, numerics, EngineRef.named(engine, memory_fraction))
-    profile = dep.engine.engine
     ctx = context if context is not None else (arch.max_position_embeddings or 4096)
-    stages = stage_memories(model, gpu, dep, Workload(ctx, batch))
+    return memory_of(model, gpu, dep, Workload(ctx, batch))
+
+
+def memory_of(model: Model, gpu: Gpu, dep: Deployment, work: Workload) -> MemoryEstimate:
+    """:func:`estimate_memory` for typed inputs (``deepfit.deployment``)."""
+    arch, layout, kvd = model.arch, dep.parallelism, dep.numerics.kv
+    fmt, profile = dep.numerics.weights, dep.engine.engine
+    ctx, batch = work.context_tokens, work.batch
+    stages = stage_memories(model, gpu, dep, work)
     budget_engine = profile.uses_budget
     gpu_bytes = visible_memory_bytes(gpu)
     totals = [_total(s, gpu_bytes, budget_engine) for s in stages]
