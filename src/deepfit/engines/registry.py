@@ -66,29 +66,35 @@ def _defaults() -> dict[str, float]:
 
 
 @lru_cache(maxsize=1)
-def _packaged() -> dict[str, tuple[str, str]]:
-    """Engine name -> (engine.json text, importable hook module) for this package's folders."""
-    out: dict[str, tuple[str, str]] = {}
+def _packaged() -> dict[str, tuple[dict[str, Any], str]]:
+    """Engine name -> (its engine.json, importable hook module) for this package's folders."""
+    out: dict[str, tuple[dict[str, Any], str]] = {}
     for entry in resources.files(__package__).iterdir():
         data = entry.joinpath(DATA_FILE)
         if entry.is_dir() and data.is_file():
-            text = data.read_text(encoding="utf-8")
-            name = str(_read_json(text, f"engines/{entry.name}/{DATA_FILE}").get("name", ""))
-            out[name] = (text, f"{__package__}.{entry.name}")
+            raw = _read_json(data.read_text(encoding="utf-8"), f"engines/{entry.name}")
+            out[str(raw.get("name", "")).strip().lower()] = (raw, f"{__package__}.{entry.name}")
     return out
 
 
-def add_engine_folder(folder: str | Path) -> Engine:
-    """Register the engine described by ``folder/engine.json`` (its exporter hook, if any,
-    is ``folder/__init__.py``); returns it. A name already packaged cannot be replaced."""
-    path = Path(folder)
+def _read_folder(path: Path) -> dict[str, Any]:
+    """``path/engine.json``, read at most :data:`MAX_DATA_BYTES` (+1 to tell it is too big)."""
     try:
-        text = (path / DATA_FILE).read_text(encoding="utf-8")[: MAX_DATA_BYTES + 1]
+        with (path / DATA_FILE).open(encoding="utf-8") as fh:
+            text = fh.read(MAX_DATA_BYTES + 1)
     except OSError as exc:
         raise CatalogError(
             f"cannot read {path / DATA_FILE}: {exc}", "give an engine folder"
         ) from None
-    name = str(_read_json(text, str(path / DATA_FILE)).get("name", "")).strip().lower()
+    return _read_json(text, str(path / DATA_FILE))
+
+
+def add_engine_folder(folder: str | Path) -> Engine:
+    """Register the engine described by ``folder/engine.json``; its exporter hook, if any,
+    is ``folder/__init__.py``, which is run (local code the caller chose). Returns the
+    engine. A name already packaged cannot be replaced."""
+    path = Path(folder)
+    name = str(_read_folder(path).get("name", "")).strip().lower()
     if name in _packaged():
         raise CatalogError(f"engine '{name}' is already part of deepfit", "choose another name")
     _extra[name] = path
@@ -109,11 +115,10 @@ def remove_engine_folder(name: str) -> None:
 @lru_cache(maxsize=1)
 def _all() -> dict[str, Engine]:
     raws: dict[str, tuple[dict[str, Any], str, str]] = {}
-    for name, (text, module) in _packaged().items():
-        raws[name] = (_read_json(text, f"engines/{name}"), module.rsplit(".", 1)[-1], module)
+    for name, (raw, module) in _packaged().items():
+        raws[name] = (raw, module.rsplit(".", 1)[-1], module)
     for name, path in _extra.items():
-        text = (path / DATA_FILE).read_text(encoding="utf-8")[: MAX_DATA_BYTES + 1]
-        raws[name] = (_read_json(text, str(path)), str(path), "")
+        raws[name] = (_read_folder(path), str(path), "")
     engines = [_build(raw, raws, folder, module) for raw, folder, module in raws.values()]
     return {e.name: e for e in sorted(engines, key=lambda e: (e.order, e.name))}
 
