@@ -63,6 +63,7 @@ class PlanResult:
     notes: tuple[str, ...] = field(default=())
     #: Owning the best plan's GPUs against renting them (when own hardware was priced).
     own_hardware: dict[str, float | None] | None = None
+    provenance: str = "roofline"  # of every speed in the plans: roofline, fitted, calibrated
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -75,6 +76,7 @@ class PlanResult:
             "candidates": self.candidates,
             "search_seconds": self.seconds,
             "notes": list(self.notes),
+            "provenance": self.provenance,
         }
         if self.own_hardware is not None:
             out["own_hardware"] = self.own_hardware

@@ -13,6 +13,7 @@ from ..hardware import Gpu
 from ..memory.formats import load_format
 from ..memory.kv import load_kv_dtype
 from ..models.loader import Model
+from ..perf.calibration import Calibration
 from ..perf.efficiency import load_efficiency
 from .cost import OwnHardware, Price, cloud_price
 from .evaluate import ShapeResult, evaluate_shape, gpu_facts
@@ -43,6 +44,9 @@ class SearchSpace:
     engine: str = "vllm"
     prices: dict[str, Price] = field(default_factory=dict)
     own: OwnHardware | None = None
+    #: Efficiency factors that replace the engine's bundled ones on every GPU searched
+    #: (None: the bundled fit); the planner reads no calibration file itself.
+    calibration: Calibration | None = None
 
 
 @dataclass
@@ -88,7 +92,7 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
     arch = model.arch
     engine = EngineRef.named(space.engine)
     profile = engine.engine
-    eff = load_efficiency(space.engine)
+    eff = load_efficiency(space.engine, space.calibration)
     gpus = candidate_gpus(space.gpus)
     if not gpus:
         raise BadInputError(
@@ -180,6 +184,7 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
         seconds=elapsed,
         notes=notes,
         own_hardware=own,
+        provenance=eff.provenance.value,
     )
 
 
