@@ -134,3 +134,14 @@ def test_missing_field_names_the_file_and_field(tmp_path: Path) -> None:
             add_engine_folder(tmp_path)
     finally:
         remove_engine_folder("fakebroken")
+
+
+def test_fake_engine_plans_within_its_caps(fake: str) -> None:
+    from deepfit.planner import SearchSpace, Targets, search
+
+    space = SearchSpace(
+        gpus=["H100"], max_gpus=1, formats=("bf16",), kv_dtypes=("bf16",), engine=fake
+    )
+    result = search(deepfit.load_model("qwen2.5-0.5b"), Targets(512, 128), space)
+    assert result.plans
+    assert all(p.concurrency <= 7 for p in result.plans)  # its max_num_seqs, one replica
