@@ -1,7 +1,8 @@
 """deepfit's import graph, read from the source with ``ast`` (every import statement, also
 inside functions and ``TYPE_CHECKING`` blocks), and the rules it must keep:
 
-- ``models`` and ``hardware`` import nothing of deepfit's above them;
+- ``models``, ``hardware`` and the engine registry (``engines/spec.py``, ``registry.py``)
+  import nothing of deepfit's above them (an engine folder's exporter hook may);
 - the core (everything but ``cli``, ``web``, ``measure``, ``api`` and the package's own
   ``__init__``/``__main__``) never imports ``cli``, ``web`` or ``measure``;
 - no module imports itself through a chain of other modules (no circles).
@@ -21,7 +22,7 @@ from pathlib import Path
 PACKAGE = "deepfit"
 #: deepfit modules the bottom layers may use besides their own package.
 BASE = {"deepfit.errors", "deepfit.units", "deepfit._cache", "deepfit._bisect"}
-BOTTOM = ("deepfit.models", "deepfit.hardware")
+BOTTOM = ("deepfit.models", "deepfit.hardware", "deepfit.engines.spec", "deepfit.engines.registry")
 ADAPTERS = ("deepfit.cli", "deepfit.web", "deepfit.measure")
 NOT_CORE = (*ADAPTERS, "deepfit.api", "deepfit.__init__", "deepfit.__main__")
 
@@ -88,7 +89,8 @@ def layer_violations(graph: Graph) -> list[str]:
     for module, targets in sorted(graph.items()):
         for target in sorted(targets):
             for bottom in BOTTOM:
-                if _under(module, [bottom]) and not _under(target, [bottom, *BASE]):
+                own = "deepfit.engines" if bottom.startswith("deepfit.engines.") else bottom
+                if _under(module, [bottom]) and not _under(target, [own, *BASE]):
                     bad.append(f"{module} -> {target} ({bottom} imports nothing above it)")
             if not _under(module, NOT_CORE) and _under(target, ADAPTERS):
                 bad.append(f"{module} -> {target} (the core imports no cli, web or measure)")
