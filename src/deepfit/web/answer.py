@@ -142,21 +142,23 @@ def _memory(est: MemoryEstimate) -> dict[str, Any]:
     over_total = max(per["total_bytes"] - est.gpu_memory_bytes, 0)
     data["per_gpu"] = {k: max(v, 0) for k, v in per.items()}
     data["kv_cache_raw_bytes"] = raw_kv
-    data["shortfall_bytes"] = 0 if est.fits else max(needed, over_total)
+    data["shortfall_bytes"] = max(needed, over_total)
     return data
 
 
 def _verdict(est: MemoryEstimate, loads: bool) -> dict[str, Any]:
-    """``fits`` (memory and context), ``context`` (memory fits but the model stops earlier),
-    ``memory`` (loads, but the workload's KV cache does not fit) or ``no_load``."""
+    """``fits`` (memory and context), ``context`` (memory holds it but the model stops
+    earlier), ``memory`` (loads, but the workload's KV cache does not fit) or ``no_load``."""
+    memory_ok = loads and all(s.kv_needed <= s.kv_pool for s in est.stages)
+    memory_ok = memory_ok and est.per_gpu.total <= est.gpu_memory_bytes
     if not loads:
         status = "no_load"
-    elif not est.fits:
+    elif not memory_ok:
         status = "memory"
     elif not est.context_supported:
         status = "context"
     else:
-        status = "fits"
+        status = "fits" if est.fits else "memory"
     return {
         "status": status,
         "fits": status == "fits",
