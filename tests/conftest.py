@@ -35,6 +35,8 @@ def hf_id(path: Path) -> str:
 def _isolated_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Tests never read or write the user's cache (e.g. a measured CPU profile)."""
+    """Tests never read or write the user's cache (e.g. a measured CPU profile) or config
+    (e.g. a calibration profile)."""
     monkeypatch.setenv("DEEPFIT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("DEEPFIT_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
     monkeypatch.delenv("DEEPFIT_MEASURE_CPU", raising=False)

@@ -6,13 +6,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .engines import load_engine
     from .export import Export, ExportRequest, export_config
-    from .hardware import list_gpus, load_gpu
+    from .hardware import Gpu, list_gpus, load_gpu
     from .memory import MemoryEstimate, estimate_memory
     from .memory.advice import what_would_fit
     from .memory.offload import OffloadPlan, llamacpp_offload
     from .models import Model, count_params, load_model, model_from_config
+    from .models.checkpoint import CheckpointBytes
     from .perf import PerfEstimate, estimate_perf
+    from .perf.calibration import Calibration
     from .perf.matrix import precision_matrix
     from .planner import PlanResult, SearchSpace, Targets
     from .planner import search as plan
@@ -25,6 +28,7 @@ _LAZY = {
     "ExportRequest": (".export", "ExportRequest"),
     "export_config": (".export", "export_config"),
     "list_gpus": (".hardware", "list_gpus"),
+    "load_engine": (".engines", "load_engine"),
     "load_gpu": (".hardware", "load_gpu"),
     "MemoryEstimate": (".memory", "MemoryEstimate"),
     "estimate_memory": (".memory", "estimate_memory"),
@@ -67,6 +71,7 @@ __all__ = [
     "Targets",
     "TrainEstimate",
     "catalog_summary",
+    "checkpoint_bytes",
     "count_params",
     "estimate_memory",
     "estimate_perf",
@@ -74,13 +79,45 @@ __all__ = [
     "export_config",
     "list_gpus",
     "llamacpp_offload",
+    "load_engine",
     "load_gpu",
     "load_model",
     "model_from_config",
     "plan",
     "precision_matrix",
+    "user_calibration",
     "what_would_fit",
 ]
+
+
+def checkpoint_bytes(
+    model: Model, location: str | None = None, *, hub: bool = False
+) -> CheckpointBytes | None:
+    """Exact weight bytes from checkpoint headers: ``location`` (a .safetensors or .gguf
+    path or URL), else with ``hub`` the model's Hugging Face repository; None when neither
+    applies (a local config without a checkpoint). Reads headers only; results are cached."""
+    from .models.catalog import HUB_ID
+    from .models.checkpoint import hub_checkpoint, read_checkpoint
+
+    layers = model.arch.num_layers
+    if location:
+        return read_checkpoint(location, layers)
+    if hub and model.origin in ("bundled", "hub") and HUB_ID.match(model.id):
+        return hub_checkpoint(model.id, num_layers=layers)
+    return None
+
+
+def user_calibration(engine: str, gpu: Gpu) -> Calibration | None:
+    """The user's own efficiency factors for ``engine`` on ``gpu`` (written by ``deepfit
+    calibrate`` into their config folder), or None. The core never reads this file itself:
+    adapters pass the result to :func:`estimate_perf` as ``efficiency``."""
+    from .measure.profile import profile_key, profile_overrides
+    from .perf.calibration import Calibration, Provenance
+
+    factors = profile_overrides(engine, gpu.name)
+    if not factors:
+        return None
+    return Calibration(factors, Provenance.CALIBRATED, origin=profile_key(engine, gpu.name))
 
 
 def catalog_summary() -> list[dict[str, Any]]:

@@ -117,6 +117,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         metavar="N",
         help="sequences held at once (default 1)",
     )
+    p.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="FILE_OR_URL",
+        help="size the weights exactly from a .safetensors or .gguf file's header (path or "
+        "URL; only the header is read); with --hub, the model repository's shard headers",
+    )
     _add_json(p)
     p.set_defaults(func=commands.memory)
 

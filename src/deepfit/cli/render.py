@@ -288,7 +288,7 @@ def perf_view(data: dict[str, Any]) -> RenderableType:
     facts.add_row("output throughput", f"{data['output_tokens_per_s']:,.0f} tokens/s")
     facts.add_row("total throughput", f"{data['total_tokens_per_s']:,.0f} tokens/s")
     facts.add_row("bound by", data["bound"])
-    facts.add_row("provenance", data["source"])
+    facts.add_row("provenance", data.get("provenance", data["source"]))
     parts: list[RenderableType] = [Text.from_markup(head), facts]
     if "ops" in data:
         step = data["ops"]["decode_step"]
@@ -387,7 +387,7 @@ def validate_view(data: dict[str, Any]) -> RenderableType:
         parts.append(table)
     if data["rows"]:
         rows = Table(title="Rows", title_justify="left")
-        for col in ("row", "engine", "metric", "published", "deepfit", "source", "error"):
+        for col in ("row", "engine", "metric", "published", "deepfit", "provenance", "error"):
             rows.add_column(col)
         for r in data["rows"]:
             rows.add_row(
@@ -396,7 +396,7 @@ def validate_view(data: dict[str, Any]) -> RenderableType:
                 str(r.get("quantity")),
                 f"{r.get('published', 0):.4g}",
                 f"{r.get('predicted', 0):.4g}",
-                str(r.get("source")),
+                str(r.get("provenance", r.get("source"))),
                 f"{r.get('ape', 0):.1%}",
             )
         parts.append(rows)

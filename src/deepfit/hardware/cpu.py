@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deepfit.errors import BadInputError
+from deepfit.hardware.cpu_info import core_count, cpu_model_and_vendor
 from deepfit.hardware.gpu import COMPUTE_FORMATS, UNKNOWN, Gpu, Missing, PeakRates
 from deepfit.units import GB, MiB
 
@@ -35,7 +36,6 @@ CPU_NAME = "cpu"
 BANDWIDTH_ENV = "DEEPFIT_CPU_BANDWIDTH_GBPS"
 GFLOPS_ENV = "DEEPFIT_CPU_GFLOPS"
 MEASURE_ENV = "DEEPFIT_MEASURE_CPU"
-_CPUINFO = Path("/proc/cpuinfo")
 _FLOAT_FORMATS = ("fp32", "bf16", "fp16")
 
 
@@ -139,39 +139,6 @@ def _meminfo_total_bytes() -> int | None:
         if len(parts) >= 2 and parts[0] == "MemTotal:" and parts[1].isdigit():
             return int(parts[1]) * 1024  # /proc/meminfo's "kB" are KiB
     return None
-
-
-def core_count() -> int | None:
-    """Logical cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        try:
-            return len(os.sched_getaffinity(0))
-        except OSError:
-            pass
-    return os.cpu_count()
-
-
-def cpu_model_and_vendor() -> tuple[str, str]:
-    """(model name, vendor) from /proc/cpuinfo where present, else from ``platform``."""
-    import platform
-
-    fields = _cpuinfo_fields()
-    model = fields.get("model name") or platform.processor() or platform.machine() or "unknown"
-    vendor = fields.get("vendor_id") or platform.machine() or "unknown"
-    return model, vendor
-
-
-def _cpuinfo_fields() -> dict[str, str]:
-    try:
-        text = _CPUINFO.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return {}
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip() and value.strip():
-            fields.setdefault(key.strip(), value.strip())
-    return fields
 
 
 def _source(bandwidth: float | None, gflops: float | None, m: CpuMeasurement | None) -> str:

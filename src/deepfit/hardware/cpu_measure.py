@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from deepfit.errors import BadInputError
-from deepfit.hardware.cpu import core_count, cpu_model_and_vendor
+from deepfit.hardware.cpu_info import core_count, cpu_model_and_vendor
 from deepfit.hardware.gpu import COMPUTE_FORMATS
 from deepfit.units import MiB
 

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engines import load_engine
 from ..errors import BadInputError
 from ..hardware import Gpu
 from ..models.loader import Model
 from .api import estimate_memory
 from .result import MemoryEstimate
 
-#: Smaller formats to try, per engine, in the order a user would reach for them.
-SMALLER = {
-    "llamacpp": ("gguf-q8_0", "gguf-q6_k", "gguf-q4_k_m"),
-    "transformers": ("bnb-int8", "bnb-nf4"),
-}
-DEFAULT_SMALLER = ("bf16", "fp8", "awq-int4")
 GPUS_PER_NODE = 8
 
 
@@ -26,8 +21,7 @@ def _layouts(model: Model, start: int, engine: str) -> list[tuple[int, int, int]
     n = 1
     while n <= 128:
         if n > start:
-            # llama.cpp splits a model across GPUs by layers
-            tp = 1 if engine == "llamacpp" else min(n, GPUS_PER_NODE)
+            tp = min(n, GPUS_PER_NODE) if load_engine(engine).tensor_parallel else 1
             while heads % tp:
                 tp //= 2
             out.append((n, tp, n // tp))
@@ -80,7 +74,7 @@ def what_would_fit(model: Model, gpu: Gpu, base: MemoryEstimate) -> list[dict[st
                 }
             )
             break
-    for fmt in SMALLER.get(base.engine, DEFAULT_SMALLER):
+    for fmt in load_engine(base.engine).smaller_formats:
         est = _again(model, gpu, base, weights=fmt, kv_dtype="auto", context=ctx)
         if est is None or est.per_gpu.weights >= base.per_gpu.weights:
             continue

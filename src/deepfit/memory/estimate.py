@@ -9,28 +9,25 @@ holds the fewest tokens binds the deployment.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from ..engines import Engine
 from ..errors import BadInputError
 from ..hardware import Gpu
 from ..models.loader import Model
-from . import engines as eng
+from .budget import budget_and_pool
 from .device import visible_memory_bytes
 from .formats import WeightFormat
-from .kv import KvDtype, KvSpec, bytes_for_sequence, bytes_per_token
+from .kv import KvSpec, bytes_for_sequence, bytes_per_token
 from .layout import Layout, stage_layers
 from .overheads import Overheads, overheads
 from .plan import stage_plan
 
+if TYPE_CHECKING:  # deepfit.deployment builds on memory's kv/formats/layout modules
+    from ..deployment import Deployment, Workload
+
 #: The engines that run on Apple GPUs (Metal / MPS).
 APPLE_ENGINES = ("llamacpp", "transformers")
-
-
-@dataclass(frozen=True)
-class Workload:
-    """What must fit: ``batch`` sequences of ``context`` tokens (prompt + output)."""
-
-    context_tokens: int
-    batch: int = 1
 
 
 @dataclass(frozen=True)
@@ -78,15 +75,16 @@ def _stage(
     fmt: WeightFormat,
     kv: KvSpec,
     layout: Layout,
-    profile: eng.EngineProfile,
+    profile: Engine,
     work: Workload,
     fraction: float | None,
     stage: int,
     layers: range,
+    weight_scale: float = 1.0,
 ) -> StageMemory:
     arch = model.arch
     last = stage == layout.pp - 1
-    weights = stage_weights(model, fmt, layout, stage, layers)
+    weights = int(stage_weights(model, fmt, layout, stage, layers) * weight_scale)
     ov: Overheads = overheads(
         profile, arch, fmt, layout, layers, last, work.context_tokens, work.batch
     )
@@ -95,20 +93,16 @@ def _stage(
     needed = int(
         seqs * bytes_for_sequence(arch, kv, work.context_tokens, layers, profile.block_tokens)
     )
-    graph_in = ov.cudagraph if profile.cudagraph_in_budget else 0
-    if profile.budget == "fraction_of_total":
-        budget = int(gpu_bytes * (fraction or 0.9))
-        pool = budget - weights - ov.activations - ov.non_torch - graph_in
-    elif profile.budget == "static_fraction":
-        budget = int(gpu_bytes * (fraction or 0.88))
-        pool = budget - weights
-    elif profile.budget == "fraction_of_free":
-        budget = gpu_bytes
-        free = gpu_bytes - weights - ov.activations - ov.non_torch - ov.cudagraph
-        pool = int(max(free, 0) * (fraction or 0.9))
-    else:  # the engine allocates what the workload needs; the room left bounds it
-        budget = gpu_bytes
-        pool = gpu_bytes - weights - ov.activations - ov.non_torch - ov.cudagraph
+    budget, pool = budget_and_pool(
+        profile.budget,
+        gpu_bytes,
+        fraction,
+        weights,
+        ov.activations,
+        ov.non_torch,
+        ov.cudagraph,
+        profile.cudagraph_in_budget,
+    )
     return StageMemory(
         stage,
         layers,
@@ -116,44 +110,32 @@ def _stage(
         ov.activations,
         ov.non_torch,
         ov.cudagraph,
-        max(pool, 0),
+        max(int(pool), 0),
         needed,
         per_token,
-        budget,
-        max(-pool, 0),
+        int(budget),
+        max(-int(pool), 0),
         profile.block_tokens,
     )
 
 
 def stage_memories(
-    model: Model,
-    gpu: Gpu,
-    fmt: WeightFormat,
-    kv_dtype: KvDtype,
-    layout: Layout,
-    engine: str,
-    work: Workload,
-    fraction: float | None,
+    model: Model, gpu: Gpu, dep: Deployment, work: Workload, weight_scale: float = 1.0
 ) -> list[StageMemory]:
-    """Every pipeline stage's memory on one GPU."""
-    profile = eng.load_engine(engine)
-    if gpu.vendor == "Apple" and profile.name not in APPLE_ENGINES:
+    """Every pipeline stage's memory on one GPU. ``weight_scale`` corrects every stage's
+    weights by the ratio of a checkpoint's exact bytes to the format rule's."""
+    if gpu.vendor == "Apple" and dep.engine.engine.name not in APPLE_ENGINES:
         raise BadInputError(
-            f"{profile.name} does not run on {gpu.name} (no CUDA or ROCm on Apple GPUs)",
+            f"{dep.engine.engine.name} does not run on {gpu.name} (no CUDA or ROCm on Apple GPUs)",
             f"use --engine {' or --engine '.join(APPLE_ENGINES)}",
-        )
-    if fraction is not None and not 0.05 <= fraction <= 1.0:
-        raise BadInputError(
-            f"memory fraction {fraction} is outside (0.05, 1]", "use a value like 0.9"
         )
     if work.context_tokens < 1 or work.batch < 1:
         raise BadInputError("context and batch must be at least 1", "e.g. --context 4096")
-    frac = fraction if fraction is not None else profile.memory_fraction(layout.tp)
-    kv = KvSpec(
-        dtype=kv_dtype, mla_latent=profile.mla_latent, tp=1 if layout.attention_dp else layout.tp
-    )
+    layout, profile = dep.parallelism, dep.engine.engine
+    frac, kv = dep.memory_fraction, dep.kv_spec
+    fmt = dep.numerics.weights
     gpu_bytes = visible_memory_bytes(gpu)
     return [
-        _stage(model, gpu_bytes, fmt, kv, layout, profile, work, frac, s, layers)
+        _stage(model, gpu_bytes, fmt, kv, layout, profile, work, frac, s, layers, weight_scale)
         for s, layers in enumerate(stage_layers(model.arch.num_layers, layout.pp))
     ]

@@ -63,9 +63,12 @@ class PlanResult:
     candidates: int
     seconds: float
     notes: tuple[str, ...] = field(default=())
+    #: Owning the best plan's GPUs against renting them (when own hardware was priced).
+    own_hardware: dict[str, float | None] | None = None
+    provenance: str = "roofline"  # of every speed in the plans: roofline, fitted, calibrated
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "model": self.model,
             "objective": self.objective,
             "workload": self.workload,
@@ -75,7 +78,11 @@ class PlanResult:
             "candidates": self.candidates,
             "search_seconds": self.seconds,
             "notes": list(self.notes),
+            "provenance": self.provenance,
         }
+        if self.own_hardware is not None:
+            out["own_hardware"] = self.own_hardware
+        return out
 
 
 #: Columns of a plan table, as the CLI and the HTML report show them.
