@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from .._bisect import largest_satisfying
 from ..errors import BadInputError
 from ..hardware import Gpu
-from ..models.checkpoint import CheckpointBytes
 from ..models.loader import Model
 from ..units import GiB
 from .device import visible_memory_bytes
@@ -19,6 +18,7 @@ from .result import MemoryEstimate, PerGpu
 
 if TYPE_CHECKING:  # deepfit.deployment builds on memory's kv/formats/layout modules
     from ..deployment import Deployment, Workload
+    from ..models.checkpoint import CheckpointBytes  # checkpoint readers: only when asked
 
 _DTYPE_FORMATS = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}
 
