@@ -127,3 +127,29 @@ def test_multimodal_configs_size_their_language_model() -> None:
     model = model_from_config(wrapped)
     assert model.params.total == model_from_config(LLAMA4).params.total
     assert any("vision encoder is not" in note for note in model.arch.notes)
+
+
+def test_kimi_k25_and_qwen3_5_wrappers_size_their_language_model() -> None:
+    k2 = {
+        "model_type": "deepseek_v3",
+        "hidden_size": 16,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "q_lora_rank": 4,
+        "kv_lora_rank": 4,
+        "qk_nope_head_dim": 2,
+        "qk_rope_head_dim": 2,
+        "v_head_dim": 2,
+        "intermediate_size": 8,
+        "moe_intermediate_size": 4,
+        "n_routed_experts": 4,
+        "num_experts_per_tok": 2,
+        "n_shared_experts": 1,
+        "first_k_dense_replace": 1,
+        "vocab_size": 10,
+    }
+    wrapped = {"model_type": "kimi_k25", "text_config": dict(k2, model_type="kimi_k2")}
+    assert model_from_config(wrapped).params.total == model_from_config(k2).params.total
+    text = dict(QWEN3_NEXT, model_type="qwen3_5_moe_text")
+    wrapped = {"model_type": "qwen3_5_moe", "text_config": text}
+    assert model_from_config(wrapped).params.total == model_from_config(text).params.total
