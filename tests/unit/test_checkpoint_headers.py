@@ -170,3 +170,15 @@ def test_cli_memory_with_a_checkpoint_file(tmp_path: Path) -> None:
         text=True,
     )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_ggml_type_table_equals_the_gguf_package() -> None:
+    """Block sizes and bytes per block of every ggml type deepfit reads, against the
+    reference table of llama.cpp's own Python package (validate extra)."""
+    constants = pytest.importorskip("gguf.constants")
+    from deepfit.models.checkpoint.gguf import GGML_TYPES
+
+    for type_id, (name, block, block_bytes) in GGML_TYPES.items():
+        kind = constants.GGMLQuantizationType(type_id)
+        assert kind.name == name
+        assert constants.GGML_QUANT_SIZES[kind] == (block, block_bytes), name
