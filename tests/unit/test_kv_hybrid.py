@@ -153,3 +153,31 @@ def test_kimi_k25_and_qwen3_5_wrappers_size_their_language_model() -> None:
     text = dict(QWEN3_NEXT, model_type="qwen3_5_moe_text")
     wrapped = {"model_type": "qwen3_5_moe", "text_config": text}
     assert model_from_config(wrapped).params.total == model_from_config(text).params.total
+
+
+def test_vllm_pads_hybrid_groups_to_the_smallest_types_layer_count() -> None:
+    # Gemma 3 pattern over 8 layers: 7 sliding + 1 global -> groups of 1: no padding;
+    # over 9 layers with pattern 4: 7 sliding + 2 global -> groups of 2: 8 sliding slots
+    cfg = {
+        "model_type": "gemma3_text",
+        "hidden_size": 32,
+        "num_hidden_layers": 9,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "head_dim": 8,
+        "intermediate_size": 16,
+        "sliding_window": 16,
+        "sliding_window_pattern": 4,
+        "vocab_size": 10,
+    }
+    arch = model_from_config(cfg).arch
+    per_layer = 2 * 8 * 2
+    plain = KvSpec(KvDtype.BF16)
+    vllm = KvSpec(KvDtype.BF16, group_padding=True)
+    assert bytes_per_token(arch, plain) == 9 * per_layer
+    assert bytes_per_token(arch, vllm) == 10 * per_layer
+    # long sequences: 2 global layers keep everything, 8 sliding slots keep the window
+    assert bytes_for_sequence(arch, vllm, 1000) == (2 * 1000 + 8 * 16) * per_layer
+    # a model with one attention type is never padded
+    dense = model_from_config(dict(cfg, sliding_window=None)).arch
+    assert bytes_per_token(dense, vllm) == 9 * per_layer

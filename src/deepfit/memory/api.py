@@ -95,7 +95,10 @@ def estimate_memory(
     binding = min(range(len(stages)), key=lambda i: (stages[i].capacity_tokens, -totals[i]))
     b = stages[binding]
     kv = KvSpec(
-        dtype=kvd, mla_latent=profile.mla_latent, tp=1 if layout.attention_dp else layout.tp
+        dtype=kvd,
+        mla_latent=profile.mla_latent,
+        tp=1 if layout.attention_dp else layout.tp,
+        group_padding=profile.name == "vllm",
     )
     cap = arch.max_position_embeddings or (1 << 24)
     longest = min(_longest(model, kv, s, profile.block_tokens, 1 << 30) for s in stages)
@@ -134,7 +137,9 @@ def estimate_memory(
         if memory_fraction is not None
         else profile.memory_fraction(layout.tp),
         gpu_memory_bytes=gpu_bytes,
-        kv_bytes_per_token=int(bytes_per_token(arch, KvSpec(kvd, profile.mla_latent, 1))),
+        kv_bytes_per_token=int(
+            bytes_per_token(arch, KvSpec(kvd, profile.mla_latent, 1, profile.name == "vllm"))
+        ),
         per_gpu=PerGpu(
             b.weights,
             b.kv_pool if budget_engine else b.kv_needed,

@@ -137,7 +137,10 @@ def stage_memories(
         raise BadInputError("context and batch must be at least 1", "e.g. --context 4096")
     frac = fraction if fraction is not None else profile.memory_fraction(layout.tp)
     kv = KvSpec(
-        dtype=kv_dtype, mla_latent=profile.mla_latent, tp=1 if layout.attention_dp else layout.tp
+        dtype=kv_dtype,
+        mla_latent=profile.mla_latent,
+        tp=1 if layout.attention_dp else layout.tp,
+        group_padding=profile.name == "vllm",
     )
     gpu_bytes = visible_memory_bytes(gpu)
     return [

@@ -119,6 +119,7 @@ class KvSpec:
     dtype: KvDtype = KvDtype.BF16
     mla_latent: bool = True
     tp: int = 1
+    group_padding: bool = False  # vLLM's hybrid KV-cache groups of equal layer counts
 
     def entry_bytes(self, elements: int, rope: int, fp8_scale_bytes: int) -> float:
         """One cached entry of ``elements``, ``rope`` of which carry RoPE. In fp8, engines
@@ -175,8 +176,28 @@ class KvSpec:
 def bytes_per_token(arch: Architecture, spec: KvSpec, layers: range | None = None) -> float:
     """KV bytes one rank stores per token of a sequence, over ``layers`` (default all),
     counting every layer (the rate while the context is shorter than any window)."""
-    chosen = arch.layers if layers is None else [arch.layers[i] for i in layers]
-    return sum(spec.layer_bytes_per_token(layer.attention) for layer in chosen)
+    return sum(per_token for _, per_token in kv_groups(arch, spec, layers))
+
+
+def group_padding(arch: Architecture, spec: KvSpec, layers: range) -> dict[int | None, float]:
+    """vLLM's hybrid KV-cache manager (layers of one page size, several attention types):
+    each type's layers are cut into groups of the smallest type's layer count, and every
+    group holds that many layers' pages, so a type whose count is not a multiple is padded.
+    Returns the factor per window (1.0 without padding). Gemma 3 4B: 5 global and 29
+    sliding layers make 7 groups of 5, i.e. 35 layers' worth, as vLLM's logged KV tokens
+    show (tests/validation)."""
+    counts: dict[int | None, int] = {}
+    sizes = set()
+    for i in layers:
+        parts = spec.parts(arch.layers[i].attention)
+        if len(parts) != 1:  # compressed, indexed or linear layers: vLLM pools them apart
+            return {}
+        counts[parts[0].window] = counts.get(parts[0].window, 0) + 1
+        sizes.add(parts[0].bytes_per_token)
+    if len(counts) < 2 or len(sizes) != 1:
+        return {}
+    size = min(counts.values())
+    return {w: -(-n // size) * size / n for w, n in counts.items()}
 
 
 @by_identity
@@ -184,10 +205,14 @@ def kv_groups(
     arch: Architecture, spec: KvSpec, layers: range | None = None
 ) -> tuple[tuple[int | None, float], ...]:
     """Per-token KV bytes summed by sliding window (None = full attention) over ``layers``."""
+    chosen = range(arch.num_layers) if layers is None else layers
     groups: dict[int | None, float] = {}
-    for i in range(arch.num_layers) if layers is None else layers:
+    for i in chosen:
         for part in spec.parts(arch.layers[i].attention):
             groups[part.window] = groups.get(part.window, 0.0) + part.bytes_per_token
+    if spec.group_padding:
+        pad = group_padding(arch, spec, chosen)
+        groups = {w: b * pad.get(w, 1.0) for w, b in groups.items()}
     return tuple(groups.items())
 
 
