@@ -181,3 +181,17 @@ def test_vllm_pads_hybrid_groups_to_the_smallest_types_layer_count() -> None:
     # a model with one attention type is never padded
     dense = model_from_config(dict(cfg, sliding_window=None)).arch
     assert bytes_per_token(dense, vllm) == 9 * per_layer
+
+
+def test_llamacpp_window_cache_holds_a_ubatch_more_padded_to_256() -> None:
+    """llama.cpp (llama-kv-cache-iswa.cpp): a window layer's cache is
+    GGML_PAD(min(n_ctx, n_swa + n_ubatch), 256) cells; n_ubatch defaults to 512."""
+    from deepfit.memory.kv import for_engine
+
+    arch = model_from_config(GPT_OSS).arch  # windows of 16 on 2 of 4 layers
+    spec = for_engine(BF16, "llamacpp")
+    per_layer = 2 * 2 * 8 * 2
+    # 16 + 512 = 528 -> 768 cells; beyond that the window layers stop growing
+    assert bytes_for_sequence(arch, spec, 5000) == (2 * 768 + 2 * 5000) * per_layer
+    assert bytes_for_sequence(arch, spec, 600) == 4 * 600 * per_layer
+    assert for_engine(BF16, "sglang") == BF16

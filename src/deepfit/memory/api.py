@@ -9,7 +9,14 @@ from ..models.loader import Model
 from .engines import load_engine
 from .estimate import StageMemory, Workload, stage_memories
 from .formats import WeightFormat, checkpoint_native_format, load_format, weight_bytes
-from .kv import KvDtype, KvSpec, bytes_for_sequence, bytes_per_token, load_kv_dtype
+from .kv import (
+    KvDtype,
+    KvSpec,
+    bytes_for_sequence,
+    bytes_per_token,
+    for_engine,
+    load_kv_dtype,
+)
 from .layout import Layout, make_layout
 from .result import MemoryEstimate, PerGpu
 
@@ -94,11 +101,8 @@ def estimate_memory(
     totals = [_total(s, gpu_bytes, budget_engine) for s in stages]
     binding = min(range(len(stages)), key=lambda i: (stages[i].capacity_tokens, -totals[i]))
     b = stages[binding]
-    kv = KvSpec(
-        dtype=kvd,
-        mla_latent=profile.mla_latent,
-        tp=1 if layout.attention_dp else layout.tp,
-        group_padding=profile.name == "vllm",
+    kv = for_engine(
+        KvSpec(kvd, profile.mla_latent, 1 if layout.attention_dp else layout.tp), profile.name
     )
     cap = arch.max_position_embeddings or (1 << 24)
     longest = min(_longest(model, kv, s, profile.block_tokens, 1 << 30) for s in stages)
@@ -138,7 +142,7 @@ def estimate_memory(
         else profile.memory_fraction(layout.tp),
         gpu_memory_bytes=gpu_bytes,
         kv_bytes_per_token=int(
-            bytes_per_token(arch, KvSpec(kvd, profile.mla_latent, 1, profile.name == "vllm"))
+            bytes_per_token(arch, for_engine(KvSpec(kvd, profile.mla_latent, 1), profile.name))
         ),
         per_gpu=PerGpu(
             b.weights,

@@ -16,7 +16,7 @@ from ..models.loader import Model
 from . import engines as eng
 from .device import visible_memory_bytes
 from .formats import WeightFormat
-from .kv import KvDtype, KvSpec, bytes_for_sequence, bytes_per_token
+from .kv import KvDtype, KvSpec, bytes_for_sequence, bytes_per_token, for_engine
 from .layout import Layout, stage_layers
 from .overheads import Overheads, overheads
 from .plan import stage_plan
@@ -136,11 +136,9 @@ def stage_memories(
     if work.context_tokens < 1 or work.batch < 1:
         raise BadInputError("context and batch must be at least 1", "e.g. --context 4096")
     frac = fraction if fraction is not None else profile.memory_fraction(layout.tp)
-    kv = KvSpec(
-        dtype=kv_dtype,
-        mla_latent=profile.mla_latent,
-        tp=1 if layout.attention_dp else layout.tp,
-        group_padding=profile.name == "vllm",
+    kv = for_engine(
+        KvSpec(kv_dtype, profile.mla_latent, 1 if layout.attention_dp else layout.tp),
+        profile.name,
     )
     gpu_bytes = visible_memory_bytes(gpu)
     return [

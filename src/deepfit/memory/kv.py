@@ -29,7 +29,7 @@ per token), so memory, capacity and per-step KV traffic all read the same descri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from .._cache import by_identity
@@ -120,6 +120,14 @@ class KvSpec:
     mla_latent: bool = True
     tp: int = 1
     group_padding: bool = False  # vLLM's hybrid KV-cache groups of equal layer counts
+    swa_extra_tokens: int = 0  # llama.cpp: a window cache also holds one ubatch (512)
+    swa_pad: int = 1  # llama.cpp pads its window cache to 256 cells
+
+    def window_cells(self, window: int) -> int:
+        """Tokens a window (or chunk) layer keeps for one sequence at most. llama.cpp's
+        ``llama_kv_cache_iswa`` sizes it ``GGML_PAD(n_swa + n_ubatch, 256)``."""
+        cells = window + self.swa_extra_tokens
+        return -(-cells // self.swa_pad) * self.swa_pad
 
     def entry_bytes(self, elements: int, rope: int, fp8_scale_bytes: int) -> float:
         """One cached entry of ``elements``, ``rope`` of which carry RoPE. In fp8, engines
@@ -171,6 +179,21 @@ class KvSpec:
     def layer_bytes_per_token(self, att: Attention) -> float:
         """Bytes per token of one layer while the context is shorter than any window."""
         return sum(p.bytes_per_token for p in self.parts(att))
+
+
+#: llama.cpp's default n_ubatch, and the padding of its window cache (llama-kv-cache-iswa.cpp)
+LLAMACPP_UBATCH = 512
+LLAMACPP_SWA_PAD = 256
+
+
+def for_engine(spec: KvSpec, engine: str) -> KvSpec:
+    """``spec`` with an engine's rules for hybrid and window caches: vLLM's padded layer
+    groups, llama.cpp's window cache of one ubatch more, padded to 256 cells."""
+    if engine == "vllm":
+        return replace(spec, group_padding=True)
+    if engine == "llamacpp":
+        return replace(spec, swa_extra_tokens=LLAMACPP_UBATCH, swa_pad=LLAMACPP_SWA_PAD)
+    return spec
 
 
 def bytes_per_token(arch: Architecture, spec: KvSpec, layers: range | None = None) -> float:
@@ -228,6 +251,6 @@ def bytes_for_sequence(
     chosen = range(arch.num_layers) if layers is None else layers
     total = sum(spec.state_bytes(arch.layers[i].attention) for i in chosen)
     for window, per_token in kv_groups(arch, spec, layers):
-        kept = tokens if window is None else min(tokens, window)
+        kept = tokens if window is None else min(tokens, spec.window_cells(window))
         total += -(-kept // block_tokens) * block_tokens * per_token
     return total

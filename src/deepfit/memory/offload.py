@@ -17,7 +17,7 @@ from ..models.tensors import Role, tensors
 from .device import visible_memory_bytes
 from .engines import BASE_NON_TORCH_BYTES, load_engine
 from .formats import tensor_bytes
-from .kv import KvSpec, bytes_for_sequence, load_kv_dtype
+from .kv import KvSpec, bytes_for_sequence, for_engine, load_kv_dtype
 from .layout import Layout
 from .overheads import overheads
 
@@ -59,7 +59,7 @@ def llamacpp_offload(
 
     arch = model.arch
     fmt = resolve_format(model, weights)
-    kv = KvSpec(dtype=load_kv_dtype(kv_dtype, "fp16"), mla_latent=True)
+    kv = for_engine(KvSpec(dtype=load_kv_dtype(kv_dtype, "fp16"), mla_latent=True), "llamacpp")
     profile = load_engine("llamacpp")
     gpu_total = visible_memory_bytes(gpu)
     layer_gpu = [0.0] * arch.num_layers
