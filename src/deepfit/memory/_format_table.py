@@ -13,7 +13,6 @@ and ``input_scale`` per tensor; MXFP4 an e8m0 scale per 32.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 
 from ..errors import BadInputError
@@ -235,6 +234,8 @@ def load_format(name: str) -> WeightFormat:
     key = _ALIASES.get(key, key)
     if key in FORMATS:
         return FORMATS[key]
+    import difflib
+
     close = difflib.get_close_matches(key, format_names(), n=3, cutoff=0.5)
     hint = f"did you mean {' or '.join(close)}? " if close else ""
     raise BadInputError(
