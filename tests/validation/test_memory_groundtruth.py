@@ -40,9 +40,9 @@ KNOWN_GAPS = {
     "(NOTES caveat 5) and logged 10.45 GiB for AWQ-MoE weights whose 4-bit layout is 8.2 GiB; "
     "that engine version is not modelled",
     "LLMDB-GPTOSS120": "vLLM logs 64.38 GiB of weights for gpt-oss-120b on H100 where the "
-    "MXFP4 checkpoint holds 60.8 GiB (deepfit, and the 20b's file size within 0.1%); the 6% "
-    "more fits one padded expert dimension (2,880 -> 3,072) in vLLM's Hopper MXFP4 MoE "
-    "layout, which is not modelled without a source for the rule",
+    "MXFP4 checkpoint holds 60.8 GiB (deepfit, and the 20b's file size within 0.1%); vLLM's "
+    "Hopper MXFP4 path re-lays the experts out for its triton kernels (swizzled weights and "
+    "scales, expert biases in fp32) after loading, a layout whose size is not modelled",
 }
 
 
