@@ -151,7 +151,9 @@ def catalog_summary() -> list[dict[str, Any]]:
                 "params_total": p.total,
                 "params_active": p.active,
                 "is_moe": model.arch.is_moe,
-                "attention": model.arch.layers[0].attention.kind.value,
+                "attention": "+".join(
+                    dict.fromkeys(la.attention.kind.value for la in model.arch.layers)
+                ),
             }
         )
     return rows

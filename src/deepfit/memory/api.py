@@ -12,7 +12,7 @@ from ..units import GiB
 from .device import visible_memory_bytes
 from .estimate import StageMemory, stage_memories
 from .formats import WeightFormat, checkpoint_native_format, load_format, weight_bytes
-from .kv import KvSpec, bytes_for_sequence, bytes_per_token
+from .kv import KvSpec, bytes_for_sequence, bytes_per_token, for_engine
 from .layout import Layout, make_layout
 from .result import MemoryEstimate, PerGpu
 
@@ -165,7 +165,9 @@ def memory_of(
         batch=batch,
         memory_fraction=dep.memory_fraction,
         gpu_memory_bytes=gpu_bytes,
-        kv_bytes_per_token=int(bytes_per_token(arch, KvSpec(kvd, profile.mla_latent, 1))),
+        kv_bytes_per_token=int(
+            bytes_per_token(arch, for_engine(KvSpec(kvd, profile.mla_latent, 1), profile.name))
+        ),
         per_gpu=PerGpu(
             b.weights,
             b.kv_pool if budget_engine else b.kv_needed,
