@@ -25,6 +25,7 @@ from deepfit.train import (
     Recompute,
     Workload,
     estimate_training,
+    find_optimizer,
     flops_per_token,
     make_train_layout,
     mfu_for,
@@ -61,7 +62,9 @@ def _state_bytes(row: dict[str, str]) -> float:
 
 def _total_bytes(row: dict[str, str]) -> float:
     method = Method(row["method"])
-    recipe = Recipe(method=method, lora=LoraConfig(64))  # QLoRA: r=64, all linear layers
+    # QLoRA: r=64 on all linear layers, bitsandbytes' paged AdamW (sec. 3 of the paper)
+    opt = find_optimizer("paged-adamw" if method is Method.QLORA else "adamw")
+    recipe = Recipe(method=method, optimizer=opt, lora=LoraConfig(64))
     w = Workload(seq_len=int(row["seq_len"]), recompute=Recompute(row["recompute"]))
     est = estimate_training(
         training_model(row["model"]),

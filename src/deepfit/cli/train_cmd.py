@@ -48,6 +48,20 @@ def add_train_parser(sub: Any) -> None:
     p.add_argument(
         "--freeze-embeddings", action="store_true", help="full: freeze embedding and head"
     )
+    p.add_argument(
+        "--framework",
+        choices=("fsdp", "deepspeed", "megatron", "hf", "torchtune"),
+        default=None,
+        help="framework family (default: megatron with --tp/--pp, deepspeed with "
+        "--offload cpu, else fsdp)",
+    )
+    p.add_argument(
+        "--chunked-loss",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="chunked cross-entropy (default: the framework's)",
+    )
+    p.add_argument("--compile", action="store_true", help="torch.compile (fused norms and SwiGLU)")
     p.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=0, help="ZeRO stage")
     p.add_argument("--hybrid-shard", action="store_true", help="ZeRO-3/FSDP inside nodes only")
     p.add_argument("--offload", choices=("none", "cpu"), default="none")
@@ -104,11 +118,22 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     return model, gpu, recipe, workload
 
 
+def _runtime(args: argparse.Namespace) -> Any:
+    from ..train.framework import Runtime, default_framework, find_framework
+
+    if args.framework is None:
+        fw = default_framework(args.tp, args.pp, args.offload != "none")
+    else:
+        fw = find_framework(args.framework)
+    return Runtime(fw, chunked_loss=args.chunked_loss, compiled=args.compile)
+
+
 def train(args: argparse.Namespace) -> int:
     from ..train import Offload, estimate_training, launch, search
     from . import render
 
     model, gpu, recipe, workload = _inputs(args)
+    runtime = _runtime(args)
     if args.search:
         res = search.min_gpus(model, gpu, recipe, workload, max_gpus=args.gpus or search.MAX_GPUS)
         est = res.best
@@ -132,6 +157,7 @@ def train(args: argparse.Namespace) -> int:
             zero=args.zero,
             offload=Offload(args.offload),
             hybrid=args.hybrid_shard,
+            runtime=runtime,
         )
     data = est.to_dict()
     if args.search:
@@ -168,9 +194,17 @@ def train_view(data: dict[str, Any]) -> RenderableType:
     mem.add_column("per GPU")
     mem.add_column("bytes", justify="right")
     for key, value in data["per_gpu"].items():
+        if key == "reserved_bytes":
+            continue
         mem.add_row(key.removesuffix("_bytes"), _gb(value))
+    peak = data["memory_peak"]
+    mem.add_row(f"reserved ({data['framework']})", _gb(peak["reserved_bytes"]))
+    mem.add_row("with CUDA context", _gb(peak["nvml_bytes"]))
     mem.add_row("GPU memory", _gb(data["gpu_memory_bytes"]))
-    mem.add_row("fits", "yes" if data["fits"] else "[red]no")
+    verdict = "yes" if data["fits"] else "[red]no"
+    if data["thin_margin"]:
+        verdict = "[yellow]yes, thin margin"
+    mem.add_row("fits", f"{verdict} ({_gb(data['margin_bytes'])} margin)")
     mem.add_row(
         "host RAM (job / node)", f"{_gb(data['host_bytes'])} / {_gb(data['host_bytes_per_node'])}"
     )

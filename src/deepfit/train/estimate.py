@@ -5,29 +5,31 @@
 generation (:mod:`.mfu`), and the cheapest catalogued price (:mod:`.cost`). All results
 are SI: bytes, seconds, tokens/s, US$.
 
-The per-GPU total adds the heaviest pipeline stage's model states to the heaviest stage's
-activations (the first stage under 1F1B, the last when the logits dominate), an upper bound
-when they differ. No allocator fragmentation or CUDA context margin is added; ``fits``
-compares with the memory CUDA reports (:func:`deepfit.memory.device.visible_memory_bytes`).
+The per-GPU total is the allocated peak of the framework (:mod:`.peak`): the heaviest
+pipeline stage's model states plus the largest of the step's high-water marks on the
+heaviest stage (an upper bound when the stages differ). ``per_gpu.activations_bytes`` is
+what that peak holds beyond the model states (saved activations, loss, temporaries, net of
+gradients not yet written). ``reserved_bytes`` adds the caching allocator's overhead and
+``fits`` compares NVML-level use (reserved plus CUDA context) with the memory CUDA reports
+(:func:`deepfit.memory.device.visible_memory_bytes`), with the margin stated.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..hardware import Gpu
 from ..memory.device import visible_memory_bytes
-from ..memory.layout import stage_layers
 from ..models import Model
-from ..models.architecture import Architecture
-from .activations import ActShape, logits_bytes, stage_activation_bytes
 from .cost import GpuPrice, cheapest_price
 from .flops import TokenFlops, flops_per_token
+from .framework import THIN_MARGIN, Runtime, default_framework
 from .layout import GPUS_PER_NODE, TrainLayout, make_train_layout
 from .lora import lora_params
 from .methods import Method, Offload, Recompute
 from .mfu import MfuFit, mfu_for
+from .peak import Peak, act_shape, nvml_bytes, peak_memory, reserved_bytes
 from .states import ModelStates, Recipe, model_states
 from .timing import StepInput, StepTime, micro_batches, step_time
 
@@ -51,7 +53,7 @@ class MemoryPerGpu:
     weights_bytes: int
     gradients_bytes: int
     optimizer_bytes: int
-    activations_bytes: int
+    activations_bytes: int  # beyond the model states at the peak (see the module doc)
 
     @property
     def total_bytes(self) -> int:
@@ -66,6 +68,7 @@ class MemoryPerGpu:
             "optimizer_bytes": self.optimizer_bytes,
             "activations_bytes": self.activations_bytes,
             "total_bytes": self.total_bytes,
+            "reserved_bytes": reserved_bytes(self.total_bytes),
         }
 
 
@@ -87,11 +90,43 @@ class TrainEstimate:
     flops: TokenFlops
     mfu: MfuFit
     price: GpuPrice | None
+    peak: Peak
+    runtime: Runtime
     notes: tuple[str, ...] = field(default=())
 
     @property
+    def reserved_bytes(self) -> int:
+        return reserved_bytes(self.per_gpu.total_bytes)
+
+    @property
+    def nvml_bytes(self) -> int:
+        """NVML-level use per GPU: reserved plus CUDA context."""
+        return nvml_bytes(self.per_gpu.total_bytes)
+
+    @property
+    def margin_bytes(self) -> int:
+        """GPU memory left beside NVML-level use (negative: out of memory)."""
+        return self.gpu_memory_bytes - self.nvml_bytes
+
+    @property
     def fits(self) -> bool:
-        return self.per_gpu.total_bytes <= self.gpu_memory_bytes
+        return self.margin_bytes >= 0
+
+    @property
+    def thin_margin(self) -> bool:
+        """Fits, but with less room than the allocator's run-to-run variation."""
+        return self.fits and self.margin_bytes < THIN_MARGIN * self.gpu_memory_bytes
+
+    @property
+    def margin_note(self) -> str | None:
+        """A warning when the run fits with less room than the allocator varies by."""
+        if not self.thin_margin:
+            return None
+        return (
+            f"fits with only {self.margin_bytes / 1e9:.1f} GB to spare "
+            f"({self.margin_bytes / self.gpu_memory_bytes:.0%} of the GPU): the caching "
+            "allocator's overhead varies by 5-20 % between runs, so this may run out of memory"
+        )
 
     @property
     def host_bytes(self) -> int:
@@ -163,8 +198,17 @@ class TrainEstimate:
             "trainable_params": self.states.trainable_params,
             "per_gpu": self.per_gpu.to_dict(),
             "zero3_buffer_bytes": self.states.zero3_buffer_bytes,
+            "framework": self.runtime.framework.spec.name,
+            "memory_peak": {
+                **self.peak.to_dict(),
+                "allocated_bytes": self.per_gpu.total_bytes,
+                "reserved_bytes": self.reserved_bytes,
+                "nvml_bytes": self.nvml_bytes,
+            },
             "gpu_memory_bytes": self.gpu_memory_bytes,
             "fits": self.fits,
+            "margin_bytes": self.margin_bytes,
+            "thin_margin": self.thin_margin,
             "host_bytes": self.host_bytes,
             "host_bytes_per_node": self.host_bytes_per_node,
             "flops_per_token": {"model": self.flops.model, "hardware": self.flops.hardware},
@@ -176,25 +220,8 @@ class TrainEstimate:
             "usd": self.usd,
             "price": None if self.price is None else self.price.to_dict(),
             "source": "fitted" if self.mfu.source == "fitted" else "assumed",
-            "notes": list(self.notes),
+            "notes": list(self.notes) + ([self.margin_note] if self.margin_note else []),
         }
-
-
-def activation_bytes(arch: Architecture, lay: TrainLayout, w: Workload, m: int) -> int:
-    """Activations on the heaviest pipeline stage (1F1B: stage ``i`` holds ``pp - i``
-    micro-batches, at most ``m``), with the fp32 logits on the last stage."""
-    shape = ActShape(w.seq_len, w.micro_batch, lay.tp, lay.sequence_parallel, w.flash)
-    h = arch.hidden_size
-    worst = 0.0
-    stages = stage_layers(arch.num_layers, lay.pp)
-    for i, layers in enumerate(stages):
-        in_flight = min(lay.pp - i, m)
-        stage = tuple(arch.layers[j] for j in layers)
-        act = stage_activation_bytes(stage, h, shape, w.recompute, in_flight)
-        if i == len(stages) - 1:
-            act += logits_bytes(arch.vocab_size, shape)
-        worst = max(worst, act)
-    return round(worst)
 
 
 def estimate_training(
@@ -210,15 +237,18 @@ def estimate_training(
     zero: int = 0,
     offload: Offload = Offload.NONE,
     hybrid: bool = False,
+    runtime: Runtime | None = None,
 ) -> TrainEstimate:
-    """Memory, time and cost of training ``model`` on ``gpus`` x ``gpu`` with one layout."""
+    """Memory, time and cost of training ``model`` on ``gpus`` x ``gpu`` with one layout.
+    ``runtime`` names the framework family (default: :func:`.framework.default_framework`)."""
     recipe = recipe or Recipe()
     w = workload or Workload()
+    rt = runtime or Runtime(default_framework(tp, pp, offload is not Offload.NONE))
     arch = model.arch
     lay = make_train_layout(
         arch, gpus, tp=tp, pp=pp, ep=ep, zero=zero, offload=offload, hybrid=hybrid
     )
-    states = model_states(arch, lay, recipe)
+    states = _gathered_frozen_base(model_states(arch, lay, recipe), lay, recipe, rt)
     adapters = lora_params(arch, recipe.lora) if recipe.method is not Method.FULL else 0
     flops = flops_per_token(arch, w.seq_len, recipe.method, adapters, w.recompute, w.flash)
     fit = mfu_for(gpu)
@@ -226,11 +256,14 @@ def estimate_training(
         w.seq_len, w.micro_batch, w.global_batch_tokens, w.recompute, flops.hardware, fit.mfu
     )
     m = micro_batches(step_in, lay)
+    shape = act_shape(arch, lay, w.seq_len, w.micro_batch, w.flash, recipe, rt)
+    peak = peak_memory(arch, lay, states, recipe, shape, w.recompute, rt, m)
+    beyond = peak.transient - states.gradients_bytes
     per_gpu = MemoryPerGpu(
         states.weights_bytes,
         states.gradients_bytes,
         states.optimizer_bytes,
-        activation_bytes(arch, lay, w, m),
+        max(0, round(beyond)),
     )
     return TrainEstimate(
         model_id=model.id,
@@ -247,8 +280,21 @@ def estimate_training(
         flops=flops,
         mfu=fit,
         price=cheapest_price(gpu),
+        peak=peak,
+        runtime=rt,
         notes=_notes(recipe, lay, fit),
     )
+
+
+def _gathered_frozen_base(
+    states: ModelStates, lay: TrainLayout, recipe: Recipe, rt: Runtime
+) -> ModelStates:
+    """LitGPT's and torchtune's FSDP LoRA keep the frozen base gathered: the GPU holds its
+    shard and the whole unsharded base (their FSDP peaks equal single-GPU peaks)."""
+    if recipe.method is Method.FULL or lay.zero < 3 or not rt.framework.spec.frozen_base_gathered:
+        return states
+    whole = states.slice_weight_bytes * (1 + 1 / lay.dp)
+    return replace(states, weights_bytes=max(states.weights_bytes, round(whole)))
 
 
 def _notes(recipe: Recipe, lay: TrainLayout, fit: MfuFit) -> tuple[str, ...]:

@@ -117,6 +117,7 @@ class Case:
     optimizer_in_backward: bool = False
     activation_offload: bool = False
     double_quant: bool = False
+    flash: bool = True
     tokens_trained: float = 0.0
     skip: str = ""
 
@@ -306,13 +307,26 @@ def _memory_case(r: dict[str, str]) -> Case:
         zero=zero,
         offload=offload,
         pp=pp,
-        chunked_loss="chunked" in r["other_opts"].lower(),
+        # LitGPT's fine-tuning scripts use its chunked cross-entropy
+        chunked_loss="chunked" in r["other_opts"].lower() or "lit-gpt" in r["framework"],
         fused_kernels=r["compile"].lower().startswith("yes"),
         optimizer_in_backward="optimizer_in_bwd=true" in r["optimizer"].lower(),
         activation_offload="offload" in r["grad_ckpt"].lower(),
         double_quant="double" in r["base_weights"].lower() or "torchao" in r["base_weights"],
+        flash=_flash(r, gpu),
         skip=skip,
     )
+
+
+def _flash(r: dict[str, str], gpu: str) -> bool:
+    """Flash (or memory-efficient SDPA) attention unless the row says otherwise, the GPU
+    predates it (Turing, Volta) or the source predates it (PEFT's 2022 README)."""
+    said = r["flash_attn"].lower()
+    if said.startswith("no"):
+        return False
+    if said:
+        return True
+    return gpu not in ("T4", "V100-32GB") and r["source_group"] != "peft-readme"
 
 
 def _why_not(r: dict[str, str], model: str, gpu: str, seq: int) -> str:

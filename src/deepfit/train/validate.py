@@ -68,6 +68,7 @@ def _estimate(case: Case) -> Any:
         find_optimizer,
         training_model,
     )
+    from .framework import Runtime, find_framework
 
     recipe = Recipe(
         method=Method(case.method),
@@ -82,6 +83,14 @@ def _estimate(case: Case) -> Any:
         micro_batch=case.micro_batch,
         global_batch_tokens=gbt,
         recompute=Recompute(case.recompute),
+        flash=case.flash,
+    )
+    runtime = Runtime(
+        find_framework(case.framework),
+        chunked_loss=case.chunked_loss or None,
+        compiled=case.fused_kernels,
+        optimizer_in_backward=case.optimizer_in_backward,
+        activation_offload=case.activation_offload,
     )
     return estimate_training(
         training_model(case.model),
@@ -93,6 +102,7 @@ def _estimate(case: Case) -> Any:
         pp=case.pp,
         zero=case.zero,
         offload=Offload(case.offload),
+        runtime=runtime,
     )
 
 
@@ -102,7 +112,11 @@ def predict(case: Case) -> float:
     per_gpu = est.tokens_per_s / est.layout.gpus
     metric = case.metric
     if metric == "memory":
-        return float(est.per_gpu.total_bytes)
+        return float(
+            {"allocated": est.per_gpu.total_bytes, "reserved": est.reserved_bytes}.get(
+                case.definition, est.nvml_bytes
+            )
+        )
     if metric == "fits":
         return 1.0 if est.fits else 0.0
     if metric == "states":
@@ -126,7 +140,8 @@ def score(case: Case) -> Score:
     """Run ``case`` and compare; raises DeepfitError when deepfit refuses its settings."""
     value = predict(case)
     if case.metric == "fits":
-        return Score(case, value, correct=(value >= 0.5) == (case.value >= 0.5))
+        warned = bool(_estimate(case).thin_margin)
+        return Score(case, value, correct=(value >= 0.5) == (case.value >= 0.5), warned=warned)
     return Score(case, value, error=value / case.value - 1)
 
 
