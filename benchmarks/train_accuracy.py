@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from deepfit.train.groundtruth import read_memory_cases, read_speed_cases
+from deepfit.train.groundtruth import read_memory_cases, read_run_cases, read_speed_cases
 from deepfit.train.validate import score_all, summarize
 
 DATA = Path(__file__).resolve().parents[1] / "tests/validation/data"
@@ -25,6 +25,7 @@ def main() -> None:
     args = ap.parse_args()
     cases = read_memory_cases(DATA / "training-memory.csv")
     cases += read_speed_cases(DATA / "training-throughput.csv")
+    cases += read_run_cases(DATA / "training_runs.csv")
     scores, skipped = score_all(cases)
     report = {"held_out": summarize(scores, True), "held_in": summarize(scores, False)}
     if args.json:

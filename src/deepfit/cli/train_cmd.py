@@ -212,10 +212,16 @@ def train_view(data: dict[str, Any]) -> RenderableType:
     mfu = data["mfu"]
     lines = [
         f"{data['tokens_per_s']:,.0f} tokens/s at MFU {mfu['achieved']:.1%} "
-        f"({mfu['source']} {mfu['generation']} MFU {mfu['mfu']:.1%})",
+        f"({mfu['source']} {mfu['generation']} compute utilization "
+        f"{mfu['hardware_utilization']:.1%})",
     ]
     if data["time_s"] is not None:
-        lines.append(f"time {data['time_s'] / 86400:,.1f} days, {data['gpu_hours']:,.0f} GPU-hours")
+        run = data["whole_run"]
+        lines.append(
+            f"time {data['time_s'] / 86400:,.1f} days, {data['gpu_hours']:,.0f} GPU-hours "
+            f"steady; a whole run with restarts and evaluation ~{run['gpu_hours']:,.0f} "
+            f"GPU-hours (goodput {run['goodput']:.0%})"
+        )
     if data["usd"] is not None and data["price"] is not None:
         p = data["price"]
         lines.append(

@@ -24,14 +24,14 @@ from ..memory.device import visible_memory_bytes
 from ..models import Model
 from .cost import GpuPrice, cheapest_price
 from .flops import TokenFlops, flops_per_token
-from .framework import THIN_MARGIN, Runtime, default_framework
+from .framework import THIN_MARGIN, Framework, Runtime, default_framework
 from .layout import GPUS_PER_NODE, TrainLayout, make_train_layout
 from .lora import lora_params
 from .methods import Method, Offload, Recompute
-from .mfu import MfuFit, mfu_for
+from .mfu import MfuFit, mfu_for, term
 from .peak import Peak, act_shape, nvml_bytes, peak_memory, reserved_bytes
 from .states import ModelStates, Recipe, model_states
-from .timing import StepInput, StepTime, micro_batches, step_time
+from .timing import StepInput, StepTime, compute_peak, micro_batches, step_time
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,9 @@ class Workload:
     recompute: Recompute = Recompute.SELECTIVE
     flash: bool = True
     tokens: float | None = None  # tokens to train on; None: no time or cost
+    precision: str = "bf16"  # "fp8": matrix multiplies in FP8 (Transformer Engine style)
+    pipeline_schedule: str = "1f1b"  # "interleaved" (with virtual_stages) or "zero-bubble"
+    virtual_stages: int = 1  # model chunks per GPU under the interleaved schedule
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class TrainEstimate:
     flops: TokenFlops
     mfu: MfuFit
     price: GpuPrice | None
+    peak_flops: float  # dense 16-bit peak FLOP/s of one GPU (the MFU basis)
     peak: Peak
     runtime: Runtime
     notes: tuple[str, ...] = field(default=())
@@ -157,13 +161,16 @@ class TrainEstimate:
 
     @property
     def achieved_mfu(self) -> float:
-        """Model FLOPs per second per GPU over the bf16 peak, after bubbles and comm."""
-        return (
-            self.mfu.mfu
-            * self.step.compute_s
-            / self.step.seconds
-            * (self.flops.model / self.flops.hardware)
-        )
+        """Model FLOPs per second per GPU over the dense 16-bit peak, after bubbles and
+        communication (FP8 runs are on the same 16-bit basis)."""
+        return self.flops.model * self.tokens_per_s / (self.layout.gpus * self.peak_flops)
+
+    @property
+    def whole_run_gpu_hours(self) -> float | None:
+        """GPU-hours a whole run of ``workload.tokens`` takes with its failures, restarts
+        and evaluation: steady-state hours over the fitted goodput (:mod:`.mfu`)."""
+        hours = self.gpu_hours
+        return None if hours is None else hours / term("goodput")
 
     def to_dict(self) -> dict[str, Any]:
         lay, w = self.layout, self.workload
@@ -217,6 +224,7 @@ class TrainEstimate:
             "tokens_per_s": self.tokens_per_s,
             "time_s": self.time_s,
             "gpu_hours": self.gpu_hours,
+            "whole_run": {"goodput": term("goodput"), "gpu_hours": self.whole_run_gpu_hours},
             "usd": self.usd,
             "price": None if self.price is None else self.price.to_dict(),
             "source": "fitted" if self.mfu.source == "fitted" else "assumed",
@@ -251,9 +259,24 @@ def estimate_training(
     states = _gathered_frozen_base(model_states(arch, lay, recipe), lay, recipe, rt)
     adapters = lora_params(arch, recipe.lora) if recipe.method is not Method.FULL else 0
     flops = flops_per_token(arch, w.seq_len, recipe.method, adapters, w.recompute, w.flash)
+    if w.recompute is Recompute.SELECTIVE and rt.framework is Framework.FSDP:
+        # torchtitan's selective AC recomputes every other layer whole
+        full = flops_per_token(arch, w.seq_len, recipe.method, adapters, Recompute.FULL)
+        flops = TokenFlops(flops.model, (flops.hardware + full.hardware) / 2)
     fit = mfu_for(gpu)
+    spec = rt.framework.spec
     step_in = StepInput(
-        w.seq_len, w.micro_batch, w.global_batch_tokens, w.recompute, flops.hardware, fit.mfu
+        w.seq_len,
+        w.micro_batch,
+        w.global_batch_tokens,
+        w.recompute,
+        flops.hardware,
+        fit.hfu,
+        virtual_stages=w.virtual_stages if w.pipeline_schedule == "interleaved" else 1,
+        zero_bubble=w.pipeline_schedule == "zero-bubble",
+        dp_overlap=spec.dp_overlap,
+        tp_overlap=spec.tp_overlap,
+        speedup=term("fp8_matmul_gain") if w.precision == "fp8" else 1.0,
     )
     m = micro_batches(step_in, lay)
     shape = act_shape(arch, lay, w.seq_len, w.micro_batch, w.flash, recipe, rt)
@@ -280,6 +303,7 @@ def estimate_training(
         flops=flops,
         mfu=fit,
         price=cheapest_price(gpu),
+        peak_flops=compute_peak(gpu),
         peak=peak,
         runtime=rt,
         notes=_notes(recipe, lay, fit),
@@ -301,8 +325,8 @@ def _notes(recipe: Recipe, lay: TrainLayout, fit: MfuFit) -> tuple[str, ...]:
     notes = []
     if fit.source == "borrowed":
         notes.append(
-            f"no published training run on {fit.generation} GPUs was fitted: the MFU is "
-            f"{fit.borrowed_from}'s ({fit.mfu:.0%}), unvalidated"
+            f"no published training run on {fit.generation} GPUs was fitted: the compute "
+            f"utilization is {fit.borrowed_from}'s ({fit.hfu:.0%}), unvalidated"
         )
     if lay.offload is not Offload.NONE:
         notes.append("CPU Adam's own time is not modelled: offloaded step times are a lower bound")

@@ -118,6 +118,10 @@ class Case:
     activation_offload: bool = False
     double_quant: bool = False
     flash: bool = True
+    virtual_stages: int = 1
+    zero_bubble: bool = False
+    ep: int = 1
+    precision: str = "bf16"
     tokens_trained: float = 0.0
     skip: str = ""
 
@@ -386,6 +390,9 @@ def _speed_case(r: dict[str, str]) -> Case:
         skip = "GPU count not stated"
     if not skip and r["trust"] == "B":
         skip = "trust B: incomplete run settings"
+    if not skip and "unpacked" in r["note"]:
+        skip = "unpacked short samples: tokens per step unknown"
+    interleaved = re.search(r"interleaved schedule m=(\d+)", r["layout_note"])
     tokens = _tokens(r["tokens_trained"])
     if kind in ("gpu_hours", "wall_days") and not tokens:
         skip = skip or "tokens trained not stated"
@@ -408,6 +415,7 @@ def _speed_case(r: dict[str, str]) -> Case:
         zero=zero,
         tp=_int(r["tp"], 1) or 1,
         pp=_int(r["pp"], 1) or 1,
+        virtual_stages=int(interleaved.group(1)) if interleaved else 1,
         tokens_trained=tokens,
         skip=skip,
     )
@@ -416,3 +424,50 @@ def _speed_case(r: dict[str, str]) -> Case:
 def read_speed_cases(path: Path) -> list[Case]:
     """Every row of ``training-throughput.csv`` as a :class:`Case` (skipped ones say why)."""
     return [_speed_case(r) for r in _read(path)]
+
+
+_RUN_METRICS = {
+    "gpu_hours": "gpu_hours",
+    "tokens_per_s_per_gpu": "tokens_per_s_per_gpu",
+    "mfu": "mfu",
+}
+
+
+def _run_case(r: dict[str, str]) -> Case:
+    """A time row of ``training_runs.csv`` (model cards and papers: Llama 2 / 3.1,
+    DeepSeek); its group is the citation's first part x model x GPU."""
+    kind = _RUN_METRICS.get(r["metric"], "")
+    seq = _int(r["seq_len"])
+    gbt = _int(r["global_batch_tokens"]) or 4 * 1024 * 1024
+    gpus = _int(r["gpus"]) or min(4096, gbt // max(seq, 1))
+    skip = "" if kind else "a memory row (tests/validation/test_train_published.py)"
+    if r["run_id"].startswith("llama-"):
+        skip = "LLaMA 1 is already in training-throughput.csv (llama1-paper)"
+    return Case(
+        row_id=r["run_id"],
+        config_id=r["run_id"],
+        source_group="model-cards: " + r["source"].split(",")[0],
+        trust="A",
+        metric=kind or r["metric"],
+        value=float(r["value"]),
+        model=r["model"],
+        gpu=r["gpu"],
+        gpus=gpus,
+        framework="megatron" if _int(r["tp"]) > 1 or _int(r["pp"]) > 1 else "fsdp",
+        seq_len=seq or 4096,
+        global_batch_tokens=gbt,
+        recompute="none",
+        zero=_int(r["zero"]) if r["zero"] else (1 if _int(r["pp"]) > 1 else 3),
+        tp=_int(r["tp"], 1) or 1,
+        pp=_int(r["pp"], 1) or 1,
+        ep=_int(r["ep"], 1) or 1,
+        zero_bubble="DualPipe" in r["notes"],
+        precision=r["precision"] or "bf16",
+        tokens_trained=float(r["tokens"] or 0),
+        skip=skip,
+    )
+
+
+def read_run_cases(path: Path) -> list[Case]:
+    """The time rows of ``training_runs.csv`` as :class:`Case` s."""
+    return [_run_case(r) for r in _read(path)]

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import DeepfitError
 from .groundtruth import Case, held_in
+from .mfu import term
 
 #: Metric -> the quantity it is reported under.
 QUANTITY = {
@@ -84,6 +85,9 @@ def _estimate(case: Case) -> Any:
         global_batch_tokens=gbt,
         recompute=Recompute(case.recompute),
         flash=case.flash,
+        pipeline_schedule=_schedule(case),
+        virtual_stages=case.virtual_stages,
+        precision=case.precision,
     )
     runtime = Runtime(
         find_framework(case.framework),
@@ -100,10 +104,17 @@ def _estimate(case: Case) -> Any:
         workload=workload,
         tp=case.tp,
         pp=case.pp,
+        ep=case.ep,
         zero=case.zero,
         offload=Offload(case.offload),
         runtime=runtime,
     )
+
+
+def _schedule(case: Case) -> str:
+    if case.zero_bubble:
+        return "zero-bubble"
+    return "interleaved" if case.virtual_stages > 1 else "1f1b"
 
 
 def predict(case: Case) -> float:
@@ -129,10 +140,11 @@ def predict(case: Case) -> float:
         return float(per_gpu * est.flops.hardware)
     if metric == "iteration_time_s":
         return float(est.step.seconds)
+    goodput = term("goodput")  # whole runs include failures, restarts and evaluation
     if metric == "gpu_hours":
-        return float(case.tokens_trained / per_gpu / 3600)
+        return float(case.tokens_trained / per_gpu / 3600 / goodput)
     if metric == "wall_days":
-        return float(case.tokens_trained / est.tokens_per_s)
+        return float(case.tokens_trained / est.tokens_per_s / goodput)
     raise ValueError(f"no deepfit figure for metric {metric!r}")
 
 
