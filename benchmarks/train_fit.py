@@ -1,10 +1,11 @@
 """Fit the training-speed terms of deepfit/train/data/mfu.json on held-in groups only.
 
 Run: python benchmarks/train_fit.py [--write]
-Terms: the hardware utilization per fitted GPU generation (on steady-state speed rows),
-then ``goodput`` (on whole-run GPU-hours
-rows, given the others). The objective weights each source group equally (group-weighted
-mean of |log(deepfit / published)|). Held-out groups are never read for the fit.
+Terms: the hardware utilization per fitted GPU generation and the model-width term
+``hidden_half`` (on steady-state speed rows), and ``goodput`` (the median steady-state
+share of the whole-run GPU-hours rows), by coordinate descent. The objective weights each
+source group equally (group-weighted mean of |log(deepfit / published)|). Held-out
+groups are never read for the fit.
 ``--write`` stores the fitted values and the fit's provenance in mfu.json.
 """
 
@@ -61,27 +62,40 @@ def _golden(f: Any, lo: float, hi: float, steps: int = 14) -> float:
     return (a + b) / 2
 
 
+def _goodput(whole: list[Case]) -> float:
+    """The group-weighted median of steady-state over published whole-run GPU-hours."""
+    goodput = mfu.term("goodput")
+    ratios, weights = [], []
+    per_group = Counter(c.group for c in whole)
+    for c in whole:
+        steady = predict(c) * goodput  # predict() divides by the goodput in force
+        ratios.append(steady / c.value)
+        weights.append(1 / per_group[c.group])
+    return round(weighted_quantile(ratios, weights, 0.5), 3)
+
+
 def fit(cases: list[Case], data: dict[str, Any]) -> dict[str, Any]:
     speed = [c for c in cases if QUANTITY.get(c.metric) == "speed"]
     whole = [c for c in cases if QUANTITY.get(c.metric) == "gpu_hours"]
     data = json.loads(json.dumps(data))
-    data["terms"]["goodput"]["value"] = 1.0
-    for _ in range(1):  # the generations' terms are independent of each other
+    data["terms"]["goodput"]["value"] = 0.65
+    rows = speed  # steady-state terms from steady-state rows; goodput from whole runs
+    for _ in range(2):  # coordinate descent, twice round
         for gen in GENERATIONS:
             row = data["generations"][gen]
 
             def f(x: float, row: dict[str, Any] = row) -> float:
                 row["peak_utilization"] = x
-                return _loss(speed, data)
+                return _loss(rows, data)
 
             row["peak_utilization"] = round(_golden(f, 0.2, 0.95), 3)
-    _with(data)
-    ratios, weights = [], []
-    per_group = Counter(c.group for c in whole)
-    for c in whole:
-        ratios.append(c.value / predict(c))  # steady-state prediction / whole-run value
-        weights.append(1 / per_group[c.group])
-    data["terms"]["goodput"]["value"] = round(1 / weighted_quantile(ratios, weights, 0.5), 3)
+
+        def g(x: float) -> float:
+            data["terms"]["hidden_half"]["value"] = x
+            return _loss(rows, data)
+
+        data["terms"]["hidden_half"]["value"] = round(_golden(g, 0.0, 40.0), 2)
+        data["terms"]["goodput"]["value"] = _goodput(whole)
     groups = len({c.group for c in speed + whole})
     data["fitted_on"] = (
         f"{len(speed)} speed rows and {len(whole)} whole-run rows in {groups} held-in groups "
@@ -105,7 +119,7 @@ def main() -> None:
     fitted = fit(cases, original)
     for gen in GENERATIONS:
         print(gen, fitted["generations"][gen]["peak_utilization"])
-    for name in ("goodput",):
+    for name in ("hidden_half", "goodput"):
         print(name, fitted["terms"][name]["value"])
     print(fitted["fitted_on"])
     if args.write:

@@ -74,6 +74,18 @@ def add_train_parser(sub: Any) -> None:
     p.add_argument("--recompute", choices=("none", "selective", "full"), default="selective")
     p.add_argument("--no-flash", action="store_true", help="attention without flash attention")
     p.add_argument(
+        "--precision", choices=("bf16", "fp8"), default="bf16", help="matrix-multiply precision"
+    )
+    p.add_argument(
+        "--pipeline-schedule",
+        choices=("1f1b", "interleaved", "zero-bubble"),
+        default="1f1b",
+        help="pipeline schedule (interleaved uses --virtual-stages)",
+    )
+    p.add_argument(
+        "--virtual-stages", type=_count, default=2, metavar="V", help="interleaved: chunks per GPU"
+    )
+    p.add_argument(
         "--tokens",
         type=_count,
         default=None,
@@ -114,6 +126,9 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
         recompute=Recompute(args.recompute),
         flash=not args.no_flash,
         tokens=None if args.tokens is None else float(args.tokens),
+        precision=args.precision,
+        pipeline_schedule=args.pipeline_schedule,
+        virtual_stages=args.virtual_stages,
     )
     return model, gpu, recipe, workload
 

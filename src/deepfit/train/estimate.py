@@ -263,7 +263,7 @@ def estimate_training(
         # torchtitan's selective AC recomputes every other layer whole
         full = flops_per_token(arch, w.seq_len, recipe.method, adapters, Recompute.FULL)
         flops = TokenFlops(flops.model, (flops.hardware + full.hardware) / 2)
-    fit = mfu_for(gpu)
+    fit = mfu_for(gpu, arch.hidden_size)
     spec = rt.framework.spec
     step_in = StepInput(
         w.seq_len,
@@ -277,6 +277,10 @@ def estimate_training(
         dp_overlap=spec.dp_overlap,
         tp_overlap=spec.tp_overlap,
         speedup=term("fp8_matmul_gain") if w.precision == "fp8" else 1.0,
+        zero3_gathers=3
+        if rt.framework is Framework.DEEPSPEED and w.recompute is Recompute.FULL
+        else 2,
+        dp_shares_nics=spec.dp_shares_nics,
     )
     m = micro_batches(step_in, lay)
     shape = act_shape(arch, lay, w.seq_len, w.micro_batch, w.flash, recipe, rt)

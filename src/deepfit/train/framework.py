@@ -61,6 +61,11 @@ class FrameworkSpec:
     fused_optimizer: bool
     #: Share of data-parallel communication hidden behind compute (bucketed overlap).
     dp_overlap: float
+    #: Data-parallel collectives spread over all of a node's NICs (NCCL's multi-ring
+    #: all-gather / reduce-scatter of large flat buffers: FSDP, Megatron's distributed
+    #: optimizer). DeepSpeed ZeRO-3's per-bucket collectives ran at one NIC's rate per
+    #: GPU in the Megatron-LM 2021 paper's ZeRO-3 runs (44-48 TFLOP/s at 1536-2240 GPUs).
+    dp_shares_nics: bool
     #: Share of tensor-parallel communication hidden (Megatron's TP comm overlap with
     #: sequence parallelism; none elsewhere).
     tp_overlap: float
@@ -69,14 +74,17 @@ class FrameworkSpec:
 class Framework(Enum):
     """A training framework family; the value carries its terms."""
 
-    FSDP = FrameworkSpec("fsdp", 14.0, False, False, 6.0, True, True, True, False, 0.9, 0.0)
+    #               loss chunk fused score gather bnb  drop  fusedopt dp   nics  tp
+    FSDP = FrameworkSpec("fsdp", 14, False, False, 6, True, True, True, False, 0.9, True, 0.0)
     DEEPSPEED = FrameworkSpec(
-        "deepspeed", 14.0, False, False, 6.0, False, True, True, True, 0.8, 0.0
+        "deepspeed", 14, False, False, 6, False, True, True, True, 0.8, False, 0.0
     )
-    MEGATRON = FrameworkSpec("megatron", 6.0, False, True, 2.0, False, False, False, True, 0.9, 0.5)
-    HF = FrameworkSpec("hf", 18.0, False, False, 6.0, False, True, True, False, 0.8, 0.0)
+    MEGATRON = FrameworkSpec(
+        "megatron", 6, False, True, 2, False, False, False, True, 0.9, True, 0.5
+    )
+    HF = FrameworkSpec("hf", 18, False, False, 6, False, True, True, False, 0.8, True, 0.0)
     TORCHTUNE = FrameworkSpec(
-        "torchtune", 14.0, False, False, 6.0, True, False, False, True, 0.9, 0.0
+        "torchtune", 14, False, False, 6, True, False, False, True, 0.9, True, 0.0
     )
 
     @property

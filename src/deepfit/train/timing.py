@@ -19,9 +19,9 @@ Assumptions (all times in seconds, bytes in bytes):
 * Data parallelism, overlapped with compute: the framework hides its share (bucketed
   overlap), and never more than the compute time. DDP/ZeRO-1 all-reduce gradients once
   per step; ZeRO-2 reduce-scatters every micro-batch and all-gathers parameters once;
-  ZeRO-3/FSDP all-gather parameters for the forward and again for the backward pass
-  (a recomputed forward reuses the backward's gather) and reduce-scatter gradients, every
-  micro-batch.
+  ZeRO-3/FSDP all-gather parameters for the forward and again for the backward pass and
+  reduce-scatter gradients, every micro-batch; FSDP's recomputed forward reuses the
+  backward's gather, DeepSpeed's gathers a third time (its forward hooks fire again).
 * CPU offload: gradients down and parameters up over PCIe once per step (with ZeRO-3, the
   parameter shard also twice per micro-batch). The CPU Adam step itself is not modelled,
   so offloaded step times are a lower bound.
@@ -107,6 +107,8 @@ class StepInput:
     dp_overlap: float = 0.9
     tp_overlap: float = 0.0
     speedup: float = 1.0  # FP8 training over 16-bit
+    zero3_gathers: int = 2  # parameter all-gathers per micro-batch under ZeRO-3 / FSDP
+    dp_shares_nics: bool = True  # data-parallel rings spread over all of a node's NICs
 
 
 #: Scale-out network of a GPU generation's clusters (one HCA per GPU), by catalogue name.
@@ -130,7 +132,7 @@ def cluster_network(gpu: Gpu) -> float:
     return float(rate) if rate else inter_node_bandwidth()
 
 
-def _bandwidth(gpu: Gpu, span: int) -> float:
+def _bandwidth(gpu: Gpu, span: int, share_nics: bool = True) -> float:
     """Ring bandwidth of a collective over ``span`` GPUs. Across nodes NCCL runs one ring
     per NIC, so each node's GPUs share the traffic over all its NICs: the bottleneck is
     ``GPUS_PER_NODE x`` the per-GPU NIC rate (nccl-tests' bus bandwidth on 8x400G nodes
@@ -138,6 +140,8 @@ def _bandwidth(gpu: Gpu, span: int) -> float:
     intra = intra_node_bandwidth(gpu)
     if span <= GPUS_PER_NODE:
         return intra
+    if not share_nics:
+        return cluster_network(gpu)
     return min(intra, GPUS_PER_NODE * cluster_network(gpu))
 
 
@@ -160,7 +164,7 @@ def micro_batches(step: StepInput, lay: TrainLayout) -> int:
     return max(1, -(-step.global_batch_tokens // per_mb))
 
 
-def _dp_comm(states: ModelStates, lay: TrainLayout, m: int, gpu: Gpu) -> float:
+def _dp_comm(states: ModelStates, lay: TrainLayout, m: int, gpu: Gpu, step: StepInput) -> float:
     d = lay.dp
     if d == 1:
         return 0.0
@@ -172,8 +176,8 @@ def _dp_comm(states: ModelStates, lay: TrainLayout, m: int, gpu: Gpu) -> float:
     elif lay.zero == 2:
         volume = m * ring * grads + ring * weights
     else:
-        volume = m * ring * (2 * weights + grads)
-    return volume / _bandwidth(gpu, lay.tp * d)
+        volume = m * ring * (step.zero3_gathers * weights + grads)
+    return volume / _bandwidth(gpu, lay.tp * d, step.dp_shares_nics)
 
 
 def _layer_comm(
@@ -226,7 +230,7 @@ def step_time(
         bubble_s=bubble,
         tp_comm_s=tp_s,
         ep_comm_s=ep_s,
-        dp_comm_s=_dp_comm(states, lay, m, gpu),
+        dp_comm_s=_dp_comm(states, lay, m, gpu, step),
         offload_s=_offload(states, lay, m, gpu),
         dp_overlap=step.dp_overlap,
     )
