@@ -263,7 +263,7 @@ def estimate_training(
         # torchtitan's selective AC recomputes every other layer whole
         full = flops_per_token(arch, w.seq_len, recipe.method, adapters, Recompute.FULL)
         flops = TokenFlops(flops.model, (flops.hardware + full.hardware) / 2)
-    fit = mfu_for(gpu, arch.hidden_size)
+    fit = mfu_for(gpu)
     spec = rt.framework.spec
     step_in = StepInput(
         w.seq_len,

@@ -3,14 +3,13 @@
 Compute time is the step's **hardware** FLOPs (model FLOPs plus recomputation,
 :mod:`.flops`) over ``GPUs x utilization x dense 16-bit peak``. The utilization is
 
-``peak_utilization[generation] x h / (h + hidden_half x F / B)``
+``peak_utilization[generation]``: what a tuned training step's compute reaches on a GPU
+generation (kernel efficiency, launch gaps, norms and elementwise work).
 
-* ``peak_utilization``: what a tuned training step's compute reaches on a GPU generation
-  with wide matrices (kernel efficiency, launch gaps, norms and elementwise work);
-* ``h / (h + hidden_half x F / B)``: narrow models (hidden size ``h``) do relatively more
-  memory-bound norm and elementwise work per matmul FLOP, and more so on a GPU whose peak
-  FLOP/s ``F`` is high against its memory bandwidth ``B``: a model reaches half the peak at
-  ``h = hidden_half x F / B``.
+A model-width term (``h / (h + c x F / B)``: narrow models do more memory-bound work per
+matmul FLOP, more so on GPUs with a high FLOPs-per-byte ratio ``F / B``) was tried: fitted
+on the held-in groups from a fixed start, ``c`` goes to zero, so the rows do not support it
+and it is not shipped.
 
 Communication, pipeline bubbles and offload are not in these terms: :mod:`.timing` adds
 them. MFU (model FLOPs per second over the peak) is then a result, not an input. FP8
@@ -45,7 +44,6 @@ class MfuFit:
 
     hfu: float  # hardware FLOPs utilization of the compute (before comm, bubbles)
     peak_utilization: float
-    hidden_half: float  # hidden size at half the peak utilization on this GPU
     generation: str
     source: Source
     fitted_on: str
@@ -60,7 +58,6 @@ class MfuFit:
         return {
             "hardware_utilization": self.hfu,
             "peak_utilization": self.peak_utilization,
-            "hidden_half": self.hidden_half,
             "generation": self.generation,
             "source": self.source,
             "fitted_on": self.fitted_on,
@@ -81,7 +78,7 @@ def _table() -> dict[str, Any]:
 
 
 def term(name: str) -> float:
-    """A global fitted term of ``data/mfu.json`` (``hidden_half``, ``goodput``, ...)."""
+    """A global fitted term of ``data/mfu.json`` (``goodput``, ``fp8_matmul_gain``)."""
     return float(_data()["terms"][name]["value"])
 
 
@@ -96,15 +93,8 @@ def generation_of(gpu: Gpu) -> str:
     )
 
 
-def ops_per_byte(gpu: Gpu) -> float:
-    """Dense 16-bit peak FLOP/s over memory bandwidth (bytes/s) of ``gpu``."""
-    peak = gpu.peak_flops("bf16" if gpu.supports("bf16") else "fp16")
-    return peak / gpu.require_mem_bandwidth_bytes_per_s()
-
-
-def mfu_for(gpu: Gpu, hidden_size: int = 8192) -> MfuFit:
-    """The fitted (or borrowed, labelled) utilization for ``gpu`` and a model of width
-    ``hidden_size``."""
+def mfu_for(gpu: Gpu) -> MfuFit:
+    """The fitted (or borrowed, labelled) utilization for ``gpu``."""
     gen = generation_of(gpu)
     row = _table()[gen]
     source: Source = "fitted"
@@ -114,9 +104,7 @@ def mfu_for(gpu: Gpu, hidden_size: int = 8192) -> MfuFit:
         row = _table()[borrowed]
         source = "borrowed"
     peak = float(row["peak_utilization"])
-    half = term("hidden_half") * ops_per_byte(gpu)
-    hfu = peak * hidden_size / (hidden_size + half)
-    return MfuFit(hfu, peak, half, gen, source, str(_data()["fitted_on"]), borrowed)
+    return MfuFit(peak, peak, gen, source, str(_data()["fitted_on"]), borrowed)
 
 
 def fitted_generations() -> dict[str, float]:

@@ -15,7 +15,9 @@ Assumptions (all times in seconds, bytes in bytes):
   backward; six with full recomputation), ring cost ``2(t-1)/t``; the framework's share
   (:mod:`.framework`, Megatron's TP-comm overlap) is hidden.
 * Expert parallelism: dispatch and combine all-to-all, forward and backward, of the ``k``
-  token copies (``(e-1)/e`` leaves the GPU); not overlapped.
+  token copies (``(e-1)/e`` leaves the GPU), each GPU through its own NIC across nodes; a
+  zero-bubble schedule (DualPipe) overlaps it with another micro-batch's compute, so only
+  the part longer than compute shows.
 * Data parallelism, overlapped with compute: the framework hides its share (bucketed
   overlap), and never more than the compute time. DDP/ZeRO-1 all-reduce gradients once
   per step; ZeRO-2 reduce-scatters every micro-batch and all-gathers parameters once;
@@ -196,7 +198,8 @@ def _layer_comm(
         k = max((mo.experts_per_token for mo in moes), default=0)
         moe_layers = -(-len(moes) // lay.pp)
         per = 4 * tokens / lay.tp * k * h * ACT_BYTES * (lay.ep - 1) / lay.ep
-        ep_s = m * moe_layers * per / _bandwidth(gpu, lay.tp * lay.ep)
+        # all-to-all: each GPU's tokens leave through its own NIC (no ring to spread over)
+        ep_s = m * moe_layers * per / _bandwidth(gpu, lay.tp * lay.ep, share_nics=False)
     return tp_s, ep_s
 
 
@@ -223,6 +226,8 @@ def step_time(
     bubble = 0.0 if step.zero_bubble else compute * (lay.pp - 1) / (m * step.virtual_stages)
     tp_s, ep_s = _layer_comm(arch, lay, step, gpu, m)
     tp_s *= 1 - step.tp_overlap
+    if step.zero_bubble:  # DualPipe-style: one micro-batch's all-to-all under another's compute
+        ep_s = max(0.0, ep_s - compute)
     return StepTime(
         tokens=tokens,
         micro_batches=m,
