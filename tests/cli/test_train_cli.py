@@ -136,3 +136,17 @@ def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "deepseek-236b", "--gpu", "H100", "--gpus", "64", "--zero", "3"]) == 0
     out = capsys.readouterr().out
     assert "per GPU" in out and "GiB" in out
+
+
+def test_fp8_and_pipeline_schedules(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("meta-llama/Llama-3.1-70B", "--gpu", "H100", "--gpus", "32", "--tp", "4", "--pp", "4")
+    plain = _json(capsys, *args)
+    fp8 = _json(capsys, *args, "--precision", "fp8")
+    assert fp8["tokens_per_s"] > plain["tokens_per_s"]
+    zb = _json(capsys, *args, "--pipeline-schedule", "zero-bubble")
+    assert zb["step"]["pipeline_bubble_s"] == 0 < plain["step"]["pipeline_bubble_s"]
+    inter = _json(capsys, *args, "--pipeline-schedule", "interleaved", "--virtual-stages", "2")
+    assert inter["step"]["pipeline_bubble_s"] == pytest.approx(
+        plain["step"]["pipeline_bubble_s"] / 2, rel=0.01
+    )
+    assert plain["framework"] == "megatron"  # the default with tensor/pipeline parallelism

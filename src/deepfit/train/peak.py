@@ -119,7 +119,7 @@ def _largest_grad(arch: Architecture, recipe: Recipe, lay: TrainLayout) -> float
     """Bytes of the largest trainable tensor's gradient slice (the head's, usually)."""
     if recipe.method is not Method.FULL:
         return 0.0
-    biggest = max(t.numel for t in tensors(arch))
+    biggest = max(t.numel // max(t.experts, 1) for t in tensors(arch))  # one expert at a time
     return biggest * recipe.optimizer.spec.grad_bytes / lay.tp
 
 
