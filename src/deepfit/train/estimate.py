@@ -48,6 +48,19 @@ class Workload:
     pipeline_schedule: str = "1f1b"  # "interleaved" (with virtual_stages) or "zero-bubble"
     virtual_stages: int = 1  # model chunks per GPU under the interleaved schedule
 
+    def __post_init__(self) -> None:
+        from ..errors import BadInputError
+
+        if self.precision not in ("bf16", "fp8"):
+            raise BadInputError(f"unknown precision {self.precision!r}", "use bf16 or fp8")
+        if self.pipeline_schedule not in ("1f1b", "interleaved", "zero-bubble"):
+            raise BadInputError(
+                f"unknown pipeline schedule {self.pipeline_schedule!r}",
+                "use 1f1b, interleaved or zero-bubble",
+            )
+        if self.virtual_stages < 1:
+            raise BadInputError("virtual_stages must be at least 1", "use 1 or more")
+
 
 @dataclass(frozen=True)
 class MemoryPerGpu:
