@@ -12,7 +12,8 @@ import argparse
 import json
 from pathlib import Path
 
-from deepfit.train.groundtruth import read_memory_cases, read_run_cases, read_speed_cases
+from deepfit.train.groundtruth import read_memory_cases
+from deepfit.train.groundtruth_time import read_run_cases, read_speed_cases
 from deepfit.train.validate import score_all, summarize
 
 DATA = Path(__file__).resolve().parents[1] / "tests/validation/data"

@@ -20,7 +20,8 @@ from typing import Any
 
 import deepfit.train.mfu as mfu
 from deepfit.errors import DeepfitError
-from deepfit.train.groundtruth import Case, read_run_cases, read_speed_cases
+from deepfit.train.groundtruth import Case
+from deepfit.train.groundtruth_time import read_run_cases, read_speed_cases
 from deepfit.train.validate import QUANTITY, predict, weighted_quantile
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from deepfit.train.groundtruth import Case, held_in, read_memory_cases, read_speed_cases
+from deepfit.train.groundtruth import Case, held_in, read_memory_cases
+from deepfit.train.groundtruth_time import read_speed_cases
 from deepfit.train.validate import Score, predict, score_all, summarize, weighted_quantile
 
 DATA = Path(__file__).parent / "data"
@@ -22,7 +23,7 @@ DATA = Path(__file__).parent / "data"
 
 @lru_cache(maxsize=1)
 def _cases() -> tuple[Case, ...]:
-    from deepfit.train.groundtruth import read_run_cases
+    from deepfit.train.groundtruth_time import read_run_cases
 
     memory = read_memory_cases(DATA / "training-memory.csv")
     runs = read_run_cases(DATA / "training_runs.csv")
@@ -102,7 +103,7 @@ def test_held_out_speed_and_gpu_hours() -> None:
 def test_fit_read_held_in_groups_only() -> None:
     import json
 
-    from deepfit.train.groundtruth import read_run_cases
+    from deepfit.train.groundtruth_time import read_run_cases
     from deepfit.train.validate import QUANTITY
 
     text = (Path(__file__).parents[2] / "src/deepfit/train/data/mfu.json").read_text()
