@@ -1,6 +1,6 @@
 """Fit each engine's roofline efficiency factors on published measurements.
 
-    PYTHONPATH=src python tools/calibrate_perf.py            # fit, print, write engines.json
+    PYTHONPATH=src python tools/calibrate_perf.py            # fit, print, write engine.json
     PYTHONPATH=src python tools/calibrate_perf.py --dry-run  # fit and print only
 
 Rows used: covered, held-in (``is_held_in``: even SHA-256 of the row id), trust A/A-, of
@@ -45,7 +45,8 @@ from deepfit.perf.validate import estimate_run, percentile, validate
 ROOT = Path(__file__).resolve().parents[1]
 CSV = ROOT / "src" / "deepfit" / "perf" / "data" / "groundtruth" / "throughput.csv"
 MODELS = ROOT / "src" / "deepfit" / "perf" / "data" / "groundtruth" / "throughput_models.csv"
-ENGINES_JSON = ROOT / "src" / "deepfit" / "perf" / "data" / "engines.json"
+ENGINES_DIR = ROOT / "src" / "deepfit" / "engines"
+DEFAULTS_JSON = ENGINES_DIR / "defaults.json"
 
 BOUNDS = {
     "bandwidth_efficiency": (0.3, 1.0),
@@ -148,21 +149,24 @@ def _refine(
 
 
 def defaults() -> Factors:
-    data = json.loads(ENGINES_JSON.read_text())
-    return {k: float(v) for k, v in data["defaults"].items()}
+    data = json.loads(DEFAULTS_JSON.read_text())
+    return {k: float(v) for k, v in data["efficiency"].items()}
+
+
+def engine_file(engine: str) -> Path:
+    """``engines/<folder>/engine.json`` of ``engine`` (folder names use ``_`` for ``-``)."""
+    return ENGINES_DIR / engine.replace("-", "_") / "engine.json"
 
 
 def write_fitted(fitted: dict[str, dict[str, object]]) -> None:
-    """Replace each engine's flat ``"fitted": {...}`` object in place (layout kept)."""
-    text = ENGINES_JSON.read_text()
+    """Replace each engine's ``efficiency.fitted`` object in its own engine.json."""
     for engine, values in fitted.items():
-        start = text.index(f'"{engine}": {{')
-        m = re.compile(r'"fitted": \{[^{}]*\}').search(text, start)
-        if m is None:
-            raise SystemExit(f"no fitted entry for {engine} in {ENGINES_JSON}")
-        text = text[: m.start()] + f'"fitted": {json.dumps(values)}' + text[m.end() :]
-    json.loads(text)  # still valid JSON
-    ENGINES_JSON.write_text(text)
+        path = engine_file(engine)
+        if not path.is_file():
+            raise SystemExit(f"no engine folder for {engine} ({path})")
+        data = json.loads(path.read_text())
+        data["efficiency"]["fitted"] = values
+        path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -218,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(json.dumps(report.summary(trust_a=True), indent=1))
     if not args.dry_run:
         write_fitted(fitted)
-        print(f"wrote {', '.join(fitted)} into {ENGINES_JSON}")
+        print(f"wrote {', '.join(fitted)} into {ENGINES_DIR}/*/engine.json")
     return 0
 
 

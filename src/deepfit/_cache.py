@@ -21,7 +21,7 @@ from collections.abc import Callable, Hashable
 from functools import wraps
 from typing import Any, TypeVar
 
-from . import _deadline
+from ._deadline import check as deadline_check
 
 T = TypeVar("T")
 MAX_WEIGHT = 1_000_000
@@ -68,7 +68,7 @@ def by_identity(fn: Callable[..., T]) -> Callable[..., T]:
                 _STORE.move_to_end(key)
                 value: T = hit[1]
                 return value
-        _deadline.check()
+        deadline_check()
         value = fn(obj, *args, **kwargs)
         _put(key, _weight(value), value)
         return value

@@ -17,7 +17,8 @@ import yaml
 
 import deepfit
 from deepfit.errors import BadInputError
-from deepfit.export import ENGINES, TARGETS, export_config
+from deepfit.export import TARGETS, export_config
+from deepfit.export.deployment import exportable
 from deepfit.models.loader import model_from_config
 
 BASH = shutil.which("bash")
@@ -69,7 +70,7 @@ def _exports(name: str) -> list[tuple[str, str, dict[str, str], str]]:
     """(engine, target, files, model path) for every exporter that takes this model."""
     model = model_from_config(dict(TINY), name)
     out = []
-    for engine in ENGINES:
+    for engine in exportable():
         for target in TARGETS:
             if target != "shell" and engine != "vllm":
                 continue

@@ -102,8 +102,9 @@ def test_chunked_body_over_the_cap(client: TestClient) -> None:
 def test_security_headers_and_no_cdn(client: TestClient) -> None:
     page = client.get("/")
     policy = page.headers["content-security-policy"]
-    assert "default-src 'none'" in policy and "'sha256-" in policy
-    assert "unsafe-inline" not in policy.split("script-src", 1)[1].split(";")[0]
+    scripts = policy.split("script-src", 1)[1].split(";")[0]
+    assert "default-src 'none'" in policy and "'self'" in scripts
+    assert "unsafe-inline" not in scripts and "unsafe-eval" not in scripts and "http" not in scripts
     api = client.get("/api/gpus")
     for r in (page, api):
         assert r.headers["x-content-type-options"] == "nosniff"
@@ -123,10 +124,13 @@ def test_page_sets_no_answer_text_as_html() -> None:
     text; only the server's own SVG charts go in as markup."""
     from importlib import resources
 
-    html = resources.files("deepfit.web").joinpath("static/index.html").read_text("utf-8")
-    for line in html.splitlines():
-        if "innerHTML" in line:
-            assert re.search(r"innerHTML = \w+\.chart_svg;", line), line
+    static = resources.files("deepfit.web").joinpath("static")
+    for item in static.iterdir():
+        if not item.name.endswith((".html", ".js")):
+            continue
+        for line in item.read_text("utf-8").splitlines():
+            if "innerHTML" in line and "=" in line.split("innerHTML", 1)[1][:3]:
+                assert re.search(r"innerHTML = \w+\.chart_svg;", line), (item.name, line)
 
 
 def test_duplicate_gpus_searched_once(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,14 +17,10 @@ if TYPE_CHECKING:
 
 
 def _count(text: str) -> int:
-    """A whole number in plain or scientific notation (``15.6e12``)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not value.is_integer() or not 1 <= value <= 1e18:
-        raise argparse.ArgumentTypeError(f"{text} is not a whole number in 1 .. 1e18")
-    return int(value)
+    """A whole number in plain or scientific notation (``15.6e12``) or with a suffix."""
+    from .argtypes import token_total
+
+    return token_total(text)
 
 
 def add_train_parser(sub: Any) -> None:
@@ -48,6 +44,20 @@ def add_train_parser(sub: Any) -> None:
     p.add_argument(
         "--freeze-embeddings", action="store_true", help="full: freeze embedding and head"
     )
+    p.add_argument(
+        "--framework",
+        choices=("fsdp", "deepspeed", "megatron", "hf", "torchtune"),
+        default=None,
+        help="framework family (default: megatron with --tp/--pp, deepspeed with "
+        "--offload cpu, else fsdp)",
+    )
+    p.add_argument(
+        "--chunked-loss",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="chunked cross-entropy (default: the framework's)",
+    )
+    p.add_argument("--compile", action="store_true", help="torch.compile (fused norms and SwiGLU)")
     p.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=0, help="ZeRO stage")
     p.add_argument("--hybrid-shard", action="store_true", help="ZeRO-3/FSDP inside nodes only")
     p.add_argument("--offload", choices=("none", "cpu"), default="none")
@@ -60,11 +70,23 @@ def add_train_parser(sub: Any) -> None:
     p.add_argument("--recompute", choices=("none", "selective", "full"), default="selective")
     p.add_argument("--no-flash", action="store_true", help="attention without flash attention")
     p.add_argument(
+        "--precision", choices=("bf16", "fp8"), default="bf16", help="matrix-multiply precision"
+    )
+    p.add_argument(
+        "--pipeline-schedule",
+        choices=("1f1b", "interleaved", "zero-bubble"),
+        default="1f1b",
+        help="pipeline schedule (interleaved uses --virtual-stages)",
+    )
+    p.add_argument(
+        "--virtual-stages", type=_count, default=2, metavar="V", help="interleaved: chunks per GPU"
+    )
+    p.add_argument(
         "--tokens",
         type=_count,
         default=None,
         metavar="N",
-        help="tokens to train on (15.6e12 works): adds time and cost",
+        help="tokens to train on (15.6e12, 2T, 500B work): adds time and cost",
     )
     p.add_argument(
         "--search",
@@ -100,8 +122,21 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
         recompute=Recompute(args.recompute),
         flash=not args.no_flash,
         tokens=None if args.tokens is None else float(args.tokens),
+        precision=args.precision,
+        pipeline_schedule=args.pipeline_schedule,
+        virtual_stages=args.virtual_stages,
     )
     return model, gpu, recipe, workload
+
+
+def _runtime(args: argparse.Namespace) -> Any:
+    from ..train.framework import Runtime, default_framework, find_framework
+
+    if args.framework is None:
+        fw = default_framework(args.tp, args.pp, args.offload != "none")
+    else:
+        fw = find_framework(args.framework)
+    return Runtime(fw, chunked_loss=args.chunked_loss, compiled=args.compile)
 
 
 def train(args: argparse.Namespace) -> int:
@@ -109,6 +144,7 @@ def train(args: argparse.Namespace) -> int:
     from . import render
 
     model, gpu, recipe, workload = _inputs(args)
+    runtime = _runtime(args)
     if args.search:
         res = search.min_gpus(model, gpu, recipe, workload, max_gpus=args.gpus or search.MAX_GPUS)
         est = res.best
@@ -132,10 +168,17 @@ def train(args: argparse.Namespace) -> int:
             zero=args.zero,
             offload=Offload(args.offload),
             hybrid=args.hybrid_shard,
+            runtime=runtime,
         )
     data = est.to_dict()
     if args.search:
-        data["search"] = {"min_gpus": est.layout.gpus}
+        most = args.gpus or search.MAX_GPUS
+        data["search"] = {
+            "min_gpus": est.layout.gpus,
+            "max_gpus": most,
+            "why": f"--search looked for the fewest GPUs up to {most} that fit: "
+            f"{est.layout.gpus} x {gpu.name}",
+        }
     if not est.fits:
         data["would_fit"] = search.what_would_fit(model, gpu, est)
     if args.launch:
@@ -149,7 +192,9 @@ def train(args: argparse.Namespace) -> int:
 
 
 def _gb(n: float | None) -> str:
-    return "-" if n is None else f"{n / 1e9:,.1f} GB"
+    from ..units import GiB
+
+    return "-" if n is None else f"{n / GiB:,.1f} GiB"
 
 
 def train_view(data: dict[str, Any]) -> RenderableType:
@@ -168,9 +213,17 @@ def train_view(data: dict[str, Any]) -> RenderableType:
     mem.add_column("per GPU")
     mem.add_column("bytes", justify="right")
     for key, value in data["per_gpu"].items():
+        if key == "reserved_bytes":
+            continue
         mem.add_row(key.removesuffix("_bytes"), _gb(value))
+    peak = data["memory_peak"]
+    mem.add_row(f"reserved ({data['framework']})", _gb(peak["reserved_bytes"]))
+    mem.add_row("with CUDA context", _gb(peak["nvml_bytes"]))
     mem.add_row("GPU memory", _gb(data["gpu_memory_bytes"]))
-    mem.add_row("fits", "yes" if data["fits"] else "[red]no")
+    verdict = "yes" if data["fits"] else "[red]no"
+    if data["thin_margin"]:
+        verdict = "[yellow]yes, thin margin"
+    mem.add_row("fits", f"{verdict} ({_gb(data['margin_bytes'])} margin)")
     mem.add_row(
         "host RAM (job / node)", f"{_gb(data['host_bytes'])} / {_gb(data['host_bytes_per_node'])}"
     )
@@ -178,10 +231,16 @@ def train_view(data: dict[str, Any]) -> RenderableType:
     mfu = data["mfu"]
     lines = [
         f"{data['tokens_per_s']:,.0f} tokens/s at MFU {mfu['achieved']:.1%} "
-        f"({mfu['source']} {mfu['generation']} MFU {mfu['mfu']:.1%})",
+        f"({mfu['source']} {mfu['generation']} compute utilization "
+        f"{mfu['hardware_utilization']:.1%})",
     ]
     if data["time_s"] is not None:
-        lines.append(f"time {data['time_s'] / 86400:,.1f} days, {data['gpu_hours']:,.0f} GPU-hours")
+        run = data["whole_run"]
+        lines.append(
+            f"time {data['time_s'] / 86400:,.1f} days, {data['gpu_hours']:,.0f} GPU-hours "
+            f"steady; a whole run with restarts and evaluation ~{run['gpu_hours']:,.0f} "
+            f"GPU-hours (goodput {run['goodput']:.0%})"
+        )
     if data["usd"] is not None and data["price"] is not None:
         p = data["price"]
         lines.append(
@@ -200,5 +259,26 @@ def train_view(data: dict[str, Any]) -> RenderableType:
                 f"host RAM {_gb(off['host_bytes'])}"
             )
     lines += data["notes"]
+    if "search" in data:
+        lines.insert(0, data["search"]["why"])
     parts += [Text(line) for line in lines]
+    if "launch" in data:
+        parts += _launch_parts(data["launch"])
     return Group(*parts)
+
+
+def _launch_parts(launch: dict[str, Any]) -> list[Any]:
+    """The launch files as text: the torchrun line, then each config as JSON."""
+    import json
+
+    from rich.text import Text
+
+    parts: list[Any] = [Text("launch:", style="bold"), Text(launch["torchrun"])]
+    for key, name in (
+        ("deepspeed_config", "ds_config.json (DeepSpeed)"),
+        ("accelerate_fsdp_config", "accelerate FSDP config"),
+    ):
+        if launch.get(key) is not None:
+            parts.append(Text(f"{name}:", style="bold"))
+            parts.append(Text(json.dumps(launch[key], indent=2)))
+    return parts

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInputError, DeepfitError
-from .argtypes import positive_float, positive_int
+from .argtypes import positive_float, positive_int, tokens
 
 
 def add_web_parsers(sub: Any, add_model: Any, add_json: Any) -> None:
@@ -47,8 +47,8 @@ def add_web_parsers(sub: Any, add_model: Any, add_json: Any) -> None:
     add_model(p)
     p.add_argument("--out", required=True, metavar="FILE", help="the .html file to write")
     p.add_argument("--scenario", default=None, metavar="NAME")
-    p.add_argument("--input-len", type=positive_int, default=None)
-    p.add_argument("--output-len", type=positive_int, default=None)
+    p.add_argument("--input-len", type=tokens, default=None, metavar="N")
+    p.add_argument("--output-len", type=tokens, default=None, metavar="N")
     p.add_argument("--ttft-s", type=positive_float, default=None)
     p.add_argument("--tpot-s", type=positive_float, default=None)
     p.add_argument("--rate", type=positive_float, default=None)
@@ -57,6 +57,7 @@ def add_web_parsers(sub: Any, add_model: Any, add_json: Any) -> None:
     p.add_argument("--gpu", action="append", default=None, metavar="GPU")
     p.add_argument("--max-gpus", type=positive_int, default=64)
     p.add_argument("--engine", default="vllm")
+    p.add_argument("--lang", default="en", help="the report's language: en or zh-CN")
     p.set_defaults(func=report)
 
 
@@ -102,9 +103,11 @@ def report(args: argparse.Namespace) -> int:
     from .._files import check_output
     from ..planner import load_scenario
     from ..web import service
+    from ..web.i18n import check_lang
     from ..web.report import render_report
 
     check_output(args.out, "report")
+    lang = check_lang(args.lang)
     model = api.load_model(args.model, hub=args.hub)
     preset = load_scenario(args.scenario) if args.scenario else None
 
@@ -127,6 +130,7 @@ def report(args: argparse.Namespace) -> int:
         args.gpu,
         args.max_gpus,
         args.engine,
+        lang=lang,
     )
     memory = perf = command = None
     if plan["plans"]:
@@ -142,6 +146,7 @@ def report(args: argparse.Namespace) -> int:
             args.engine,
             tp=best["tp"],
             pp=best["pp"],
+            lang=lang,
         )
         perf = service.perf(
             model,
@@ -159,7 +164,7 @@ def report(args: argparse.Namespace) -> int:
         command = _command(model.id, best, input_len + output_len, args.engine)
     out = Path(args.out)
     try:
-        out.write_text(render_report(plan, memory, perf, command), encoding="utf-8")
+        out.write_text(render_report(plan, memory, perf, command, lang), encoding="utf-8")
     except OSError as exc:
         raise BadInputError(
             f"cannot write {out}: {exc.strerror or exc}", "choose a writable path"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInputError
-from .evaluate import Score
+from .eval_types import Score
 from .results import jsonl_objects, malformed
 
 

@@ -1,14 +1,13 @@
-"""Per-engine efficiency factors of the roofline, from ``data/engines.json``."""
+"""Per-engine efficiency factors of the roofline, from the engine registry
+(``engines/*/engine.json``: fitted terms, else ``engines/defaults.json``)."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
-from typing import Any
 
-from ..memory.engines import load_engine
+from ..engines import load_engine
+from .calibration import Calibration, Provenance
 
 
 @dataclass(frozen=True)
@@ -26,39 +25,39 @@ class Efficiency:
     max_num_seqs: int
     max_num_seqs_large_gpu: int
     max_batched_tokens: int
-    calibrated: bool
+    provenance: Provenance = Provenance.ROOFLINE
+
+    @property
+    def calibrated(self) -> bool:
+        """True when the factors are fitted (bundled) or calibrated (the user's)."""
+        return self.provenance is not Provenance.ROOFLINE
 
 
-@lru_cache(maxsize=1)
-def _raw() -> dict[str, Any]:
-    text = resources.files("deepfit.perf").joinpath("data").joinpath("engines.json").read_text()
-    data: dict[str, Any] = json.loads(text)
-    return data
-
-
-def load_efficiency(engine: str, overrides: dict[str, float] | None = None) -> Efficiency:
-    """The engine's factors: fitted where a fit exists, else the defaults; ``overrides``
-    (a user's calibration profile) win over both."""
-    name = load_engine(engine).name
-    raw = _raw()
-    entry = raw[name]
-    values = dict(raw["defaults"])
-    values.update(entry.get("fitted", {}))
-    calibrated = bool(entry.get("fitted"))
-    if overrides:
-        values.update(overrides)
-        calibrated = True
+def load_efficiency(
+    engine: str, calibration: Calibration | Mapping[str, float] | None = None
+) -> Efficiency:
+    """The engine's factors: fitted where a fit exists, else the defaults; a
+    ``calibration`` (a user's profile, or bare factors) wins over both."""
+    spec = load_engine(engine)
+    values = dict(spec.efficiency_terms)
+    provenance = Provenance.FITTED if spec.efficiency_fitted else Provenance.ROOFLINE
+    if calibration is not None and not isinstance(calibration, Calibration):
+        calibration = Calibration(dict(calibration))
+    if calibration:
+        values.update({k: float(v) for k, v in calibration.factors.items()})
+        provenance = calibration.provenance
+    s = spec.serving
     return Efficiency(
-        engine=name,
-        bandwidth=float(values["bandwidth_efficiency"]),
-        compute=float(values["compute_efficiency"]),
-        step_overhead_s=float(values["step_overhead_s"]),
-        token_overhead_s=float(values.get("token_overhead_s", 0.0)),
-        comm_efficiency=float(values.get("comm_efficiency", 1.0)),
-        moe_efficiency=float(values.get("moe_efficiency", 1.0)),
-        collective_latency_s=float(values["collective_latency_s"]),
-        max_num_seqs=int(entry["max_num_seqs"]),
-        max_num_seqs_large_gpu=int(entry["max_num_seqs_large_gpu"]),
-        max_batched_tokens=int(entry["max_batched_tokens"]),
-        calibrated=calibrated,
+        engine=spec.name,
+        bandwidth=values["bandwidth_efficiency"],
+        compute=values["compute_efficiency"],
+        step_overhead_s=values["step_overhead_s"],
+        token_overhead_s=values["token_overhead_s"],
+        comm_efficiency=values["comm_efficiency"],
+        moe_efficiency=values["moe_efficiency"],
+        collective_latency_s=values["collective_latency_s"],
+        max_num_seqs=s.max_num_seqs,
+        max_num_seqs_large_gpu=s.max_num_seqs_large_gpu,
+        max_batched_tokens=s.max_batched_tokens,
+        provenance=provenance,
     )

@@ -28,7 +28,8 @@ class RowResult:
     run: PublishedRun
     predicted: float
     estimate_concurrency: int
-    source: str = "roofline"  # the prediction's provenance: roofline or calibrated
+    source: str = "roofline"  # the contract's spelling of the provenance
+    provenance: str = "roofline"  # roofline, fitted or calibrated
 
     @property
     def ape(self) -> float:
@@ -56,6 +57,7 @@ class RowResult:
             "published": r.value,
             "predicted": self.predicted,
             "source": self.source,
+            "provenance": self.provenance,
             "ape": self.ape,
             "held_in": r.held_in,
             "trust": r.trust,
@@ -197,5 +199,5 @@ def validate(
             skipped.append((run.row_id, f"deepfit: {exc.message}"))
             continue
         predicted = float(getattr(est, run.quantity.attribute))
-        results.append(RowResult(run, predicted, est.concurrency, est.source))
+        results.append(RowResult(run, predicted, est.concurrency, est.source, est.provenance.value))
     return ValidationReport(tuple(results), tuple(skipped), dict(overrides))

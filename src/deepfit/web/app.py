@@ -32,6 +32,7 @@ from ..train import estimate_training
 from . import service
 from .compute import BusyError, Compute
 from .guard import LOOPBACK, Guard, page_policy
+from .page import add_page_routes
 
 T = TypeVar("T")
 MAX_BODY_BYTES = 1 << 20
@@ -152,6 +153,8 @@ def create_app(settings: Settings | None = None) -> Any:
 
     def resolve(name: str | None, config: dict[str, Any] | None = None) -> Model:
         return service.resolve_model(name, config, access)
+
+    add_page_routes(app, run, resolve)
 
     @app.exception_handler(DeepfitError)
     async def bad_input(_: Request, err: DeepfitError) -> JSONResponse:
@@ -281,9 +284,12 @@ def create_app(settings: Settings | None = None) -> Any:
         ] = None,
         max_gpus: Gpus = 64,
         engine: Engine = "vllm",
+        lang: Annotated[str, Query(pattern="^(en|zh-CN)$")] = "en",
     ) -> dict[str, Any]:
         targets = (input_len, output_len, ttft_s, tpot_s, rate, budget, objective)
-        return await run(lambda: service.plan(resolve(model), *targets, gpu, max_gpus, engine))
+        return await run(
+            lambda: service.plan(resolve(model), *targets, gpu, max_gpus, engine, lang=lang)
+        )
 
     @app.get("/api/export")
     async def export(
@@ -310,17 +316,18 @@ def create_app(settings: Settings | None = None) -> Any:
         method: Annotated[str, Query(pattern="^(full|lora|qlora)$")] = "full",
         zero: Annotated[int, Query(ge=0, le=3)] = 3,
         seq_len: Annotated[int, Query(ge=1, le=1 << 20)] = 4096,
+        offload: Annotated[str, Query(pattern="^(none|cpu)$")] = "none",
     ) -> dict[str, Any]:
-        return await run(lambda: _train(resolve(model), gpu, gpus, method, zero, seq_len))
+        return await run(lambda: _train(resolve(model), gpu, gpus, method, zero, seq_len, offload))
 
     return Guard(app, settings.hosts, MAX_BODY_BYTES)
 
 
 def _train(
-    model: Model, gpu: str, gpus: int, method: str, zero: int, seq_len: int
+    model: Model, gpu: str, gpus: int, method: str, zero: int, seq_len: int, offload: str
 ) -> dict[str, Any]:
     from ..train import Recipe, Workload
-    from ..train.methods import Method
+    from ..train.methods import Method, Offload
 
     est = estimate_training(
         model,
@@ -329,6 +336,7 @@ def _train(
         recipe=Recipe(method=Method(method)),
         workload=Workload(seq_len=seq_len),
         zero=zero,
+        offload=Offload(offload),
     )
     return est.to_dict()
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from .. import _deadline
+from .._deadline import within
 from ..errors import DeepfitError, TimeLimitError
 
 T = TypeVar("T")
@@ -54,7 +54,7 @@ class Compute:
             ) from None
 
     def _call(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        with _deadline.within(self.limit_s):
+        with within(self.limit_s):
             return fn(*args)
 
     def close(self) -> None:

@@ -85,6 +85,7 @@ def memory(
     engine: str,
     tp: int | None = None,
     pp: int = 1,
+    lang: str = "en",
 ) -> dict[str, Any]:
     g = api.load_gpu(gpu)
     result = api.estimate_memory(
@@ -102,7 +103,7 @@ def memory(
     data = result.to_dict()
     if not result.fits:
         data["would_fit"] = what_would_fit(model, g, result)
-    data["chart_svg"] = svg.memory_bar(data)
+    data["chart_svg"] = svg.memory_bar(data, lang=lang)
     return data
 
 
@@ -119,9 +120,10 @@ def perf(
     tp: int | None = None,
     pp: int = 1,
 ) -> dict[str, Any]:
+    device = api.load_gpu(gpu)
     result = api.estimate_perf(
         model,
-        api.load_gpu(gpu),
+        device,
         gpus=gpus,
         tp=tp,
         pp=pp,
@@ -131,6 +133,7 @@ def perf(
         output_len=output_len,
         concurrency=concurrency,
         engine=engine,
+        efficiency=api.user_calibration(engine, device),
     )
     return result.to_dict()
 
@@ -144,14 +147,16 @@ def matrix(
     concurrency: int | str,
     engine: str,
 ) -> list[dict[str, Any]]:
+    device = api.load_gpu(gpu)
     return api.precision_matrix(
         model,
-        api.load_gpu(gpu),
+        device,
         gpus=gpus,
         input_len=input_len,
         output_len=output_len,
         concurrency=concurrency,
         engine=engine,
+        efficiency=api.user_calibration(engine, device),
     )
 
 
@@ -172,9 +177,32 @@ def plan(
     max_gpus: int,
     engine: str,
     formats: list[str] | None = None,
+    lang: str = "en",
 ) -> dict[str, Any]:
     """A plan. The search is a pure function of its inputs: answers about bundled models are
-    kept (256 of them), and concurrent identical questions are computed once."""
+    kept (256 of them), and concurrent identical questions are computed once. The chart's
+    words are in ``lang``."""
+    data = _cached_plan(
+        model, input_len, output_len, ttft_s, tpot_s, rate, budget, objective, gpus, max_gpus,
+        engine, formats,
+    )  # fmt: skip
+    return {**data, "chart_svg": svg.pareto(data, lang=lang)}
+
+
+def _cached_plan(
+    model: Model,
+    input_len: int,
+    output_len: int,
+    ttft_s: float | None,
+    tpot_s: float | None,
+    rate: float | None,
+    budget: float | None,
+    objective: str,
+    gpus: list[str] | None,
+    max_gpus: int,
+    engine: str,
+    formats: list[str] | None,
+) -> dict[str, Any]:
     targets = Targets(input_len, output_len, ttft_s, tpot_s, rate, budget, objective)
     space = SearchSpace(
         gpus=_distinct_gpus(gpus),
@@ -207,9 +235,7 @@ def _distinct_gpus(names: list[str] | None) -> list[str] | None:
 
 
 def _plan(model: Model, targets: Targets, space: SearchSpace) -> dict[str, Any]:
-    data = search(model, targets, space).to_dict()
-    data["chart_svg"] = svg.pareto(data)
-    return data
+    return search(model, targets, space).to_dict()
 
 
 def export(
