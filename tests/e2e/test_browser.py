@@ -91,9 +91,16 @@ def open_page(server: str, browser: Any) -> Iterator[Any]:
     """open_page(query, viewport=DESKTOP, dark=False): a fresh page at ``/?query``."""
     contexts: list[Any] = []
 
-    def opener(query: str, viewport: dict[str, int] = DESKTOP, dark: bool = False) -> Any:
+    def opener(
+        query: str, viewport: dict[str, int] = DESKTOP, dark: bool = False, csp: bool = False
+    ) -> Any:
+        # the tests inject helpers (axe-core) as inline scripts, which the page's
+        # Content-Security-Policy forbids: they bypass it, except where csp=True
         context = browser.new_context(
-            viewport=viewport, color_scheme="dark" if dark else "light", locale="en-US"
+            viewport=viewport,
+            color_scheme="dark" if dark else "light",
+            locale="en-US",
+            bypass_csp=not csp,
         )
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
         contexts.append(context)
@@ -451,6 +458,17 @@ def test_chinese(open_page: Any, viewport: dict[str, int]) -> None:
     assert "每卡合计" in page.text_content("#train-table")
     no_overflow(page)
     shot(page, f"train-zh-{viewport['width']}")
+
+
+def test_page_runs_under_its_content_security_policy(open_page: Any) -> None:
+    """The page's own scripts, styles and charts work with its policy enforced."""
+    page = open_page(V3, csp=True)
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(m.text))
+    done(page)
+    assert page.locator("#memory-chart svg").count() == 1
+    assert page.text_content("#command")
+    assert not [m for m in messages if "Content Security Policy" in m], messages
 
 
 def test_dark_mode_follows_the_system(open_page: Any) -> None:
