@@ -21,7 +21,15 @@ from pathlib import Path
 
 PACKAGE = "deepfit"
 #: deepfit modules the bottom layers may use besides their own package.
-BASE = {"deepfit.errors", "deepfit.units", "deepfit._cache", "deepfit._bisect", "deepfit._data"}
+BASE = {
+    "deepfit.errors",
+    "deepfit.units",
+    "deepfit._cache",
+    "deepfit._bisect",
+    "deepfit._data",
+    "deepfit._deadline",  # the per-thread deadline the cache checks
+    "deepfit._files",  # the bounded reader every file reader uses
+}
 BOTTOM = ("deepfit.models", "deepfit.hardware", "deepfit.engines.spec", "deepfit.engines.registry")
 ADAPTERS = ("deepfit.cli", "deepfit.web", "deepfit.measure")
 NOT_CORE = (*ADAPTERS, "deepfit.api", "deepfit.__init__", "deepfit.__main__")
