@@ -98,10 +98,20 @@ def test_results_whose_requests_all_failed_say_so(
 ) -> None:
     """A run that names its deployment but has no successful request is not a header
     problem: calibrate says every request failed, and how."""
-    bench = tmp_path / "r.jsonl"
-    args = ["bench", "http://127.0.0.1:9", "-o", str(bench), "--requests", "2", "--json"]
-    assert cli([*args, "--model", "qwen2.5-7b", "--gpu", "H100"]) == 2  # nothing listens on 9
-    capsys.readouterr()
+    from deepfit.measure.results import Deployment, RequestRecord, RunHeader
+
+    bench = tmp_path / "r.jsonl"  # as a bench writes it when every request fails to connect
+    header = RunHeader(
+        "r1", "http://127.0.0.1:9", "completions", None,
+        Deployment(model="qwen2.5-7b", gpu="H100", engine="vllm"), {"levels": ["c=1"]},
+        "2026-01-01",
+    )  # fmt: skip
+    failed = [
+        RequestRecord("r1", i, "c=1", 0.0, ok=False, error="ConnectError: refused", status="error")
+        for i in range(2)
+    ]
+    lines = [header.to_dict(), *(r.to_dict() for r in failed)]
+    bench.write_text("".join(json.dumps(x) + "\n" for x in lines))
     assert cli(["calibrate", str(bench), "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert "no request in these files succeeded (2 requests; errors: ConnectError x2)" in err
