@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import api
 from . import render
+from .ledger_args import extras_from
 
 
 def models(args: argparse.Namespace) -> int:
@@ -45,6 +46,7 @@ def memory(args: argparse.Namespace) -> int:
         memory_fraction=args.gpu_memory_utilization,
         dp_attention=args.dp_attention,
         checkpoint=(ckpt := api.checkpoint_bytes(model, args.checkpoint, hub=args.hub)),
+        extras=extras_from(args, hub=args.hub),
     )
     data = result.to_dict()
     if ckpt is not None:

@@ -217,6 +217,8 @@ def memory_view(data: dict[str, Any]) -> RenderableType:
     table.add_column("GiB", justify="right")
     for key, label, colour in _MEM_ROWS:
         table.add_row(f"[{colour}]{label}", f"{data['per_gpu'][key] / GiB:,.2f}")
+    for line in data.get("ledger", []):
+        _ledger_rows(table, line)
     table.add_row("[bold]total", f"[bold]{data['per_gpu']['total_bytes'] / GiB:,.2f}")
     table.add_row("GPU memory (CUDA-visible)", f"{data['gpu_memory_bytes'] / GiB:,.2f}")
     short = data.get("shortfall_bytes", 0)
@@ -259,6 +261,17 @@ def memory_view(data: dict[str, Any]) -> RenderableType:
     for note in data["notes"]:
         parts.append(Text(f"note: {note}", style="dim"))
     return Group(*parts)
+
+
+def _ledger_rows(table: Any, line: dict[str, Any]) -> None:
+    """What is served beside the model: its weights (a row of the total) and, inside the KV
+    cache row, the part of the pool its attention layers take."""
+    table.add_row(f"[blue]{line['label']}", f"{line['weights_bytes'] / GiB:,.2f}")
+    if line["kv_pool_bytes"]:
+        table.add_row(
+            f"[dim]  its KV ({line['kv_bytes_per_token']:,} B/token, inside KV cache)",
+            f"[dim]{line['kv_pool_bytes'] / GiB:,.2f}",
+        )
 
 
 def _bar_text(data: dict[str, Any]) -> RenderableType:

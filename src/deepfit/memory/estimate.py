@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 from ..engines import Engine
 from ..errors import BadInputError
 from ..hardware import Gpu
+from ..models.architecture import Architecture
 from ..models.loader import Model
 from .budget import budget_and_pool
 from .device import visible_memory_bytes
 from .formats import WeightFormat
 from .kv import KvSpec, bytes_for_sequence, bytes_per_token
 from .layout import Layout, stage_layers
+from .ledger import Extras, LedgerLine, ledger_lines
 from .overheads import Overheads, overheads
 from .plan import stage_plan
 
@@ -48,6 +50,18 @@ class StageMemory:
     overrun: int = 0
     #: tokens per KV block: the pool holds whole blocks, as engines report it
     block_tokens: int = 1
+    #: what is served beside the main model (draft, MTP, LoRA slots): its weights come out
+    #: of the budget, its KV per token is included in ``kv_bytes_per_token``
+    extras: tuple[LedgerLine, ...] = ()
+
+    @property
+    def extras_bytes(self) -> int:
+        return sum(x.weights_bytes for x in self.extras)
+
+    def sequence_bytes(self, arch: Architecture, kv: KvSpec, tokens: int) -> float:
+        """KV bytes one sequence of ``tokens`` takes on this GPU, extras' layers included."""
+        main = bytes_for_sequence(arch, kv, tokens, self.layers, self.block_tokens)
+        return main + sum(x.kv_for(tokens, self.block_tokens) for x in self.extras)
 
     @property
     def overhead(self) -> int:
@@ -81,6 +95,7 @@ def _stage(
     stage: int,
     layers: range,
     weight_scale: float = 1.0,
+    extras: Extras | None = None,
 ) -> StageMemory:
     arch = model.arch
     last = stage == layout.pp - 1
@@ -88,16 +103,19 @@ def _stage(
     ov: Overheads = overheads(
         profile, arch, fmt, layout, layers, last, work.context_tokens, work.batch
     )
-    per_token = bytes_per_token(arch, kv, layers)
+    block, ctx = profile.block_tokens, work.context_tokens
+    lines = ledger_lines(model, fmt, kv, layout, extras or Extras(), last=last, layers=layers)
+    per_token = bytes_per_token(arch, kv, layers) + sum(x.kv_bytes_per_token for x in lines)
     seqs = -(-work.batch // (layout.dp * layout.kv_ranks))
-    needed = int(
-        seqs * bytes_for_sequence(arch, kv, work.context_tokens, layers, profile.block_tokens)
+    one = bytes_for_sequence(arch, kv, ctx, layers, block) + sum(
+        x.kv_for(ctx, block) for x in lines
     )
+    needed = int(seqs * one)
     budget, pool = budget_and_pool(
         profile.budget,
         gpu_bytes,
         fraction,
-        weights,
+        weights + sum(x.weights_bytes for x in lines),
         ov.activations,
         ov.non_torch,
         ov.cudagraph,
@@ -116,6 +134,7 @@ def _stage(
         int(budget),
         max(-int(pool), 0),
         profile.block_tokens,
+        lines,
     )
 
 
@@ -135,7 +154,21 @@ def stage_memories(
     frac, kv = dep.memory_fraction, dep.kv_spec
     fmt = dep.numerics.weights
     gpu_bytes = visible_memory_bytes(gpu)
+    dep.extras.check(model.arch)
     return [
-        _stage(model, gpu_bytes, fmt, kv, layout, profile, work, frac, s, layers, weight_scale)
+        _stage(
+            model,
+            gpu_bytes,
+            fmt,
+            kv,
+            layout,
+            profile,
+            work,
+            frac,
+            s,
+            layers,
+            weight_scale,
+            dep.extras,
+        )
         for s, layers in enumerate(stage_layers(model.arch.num_layers, layout.pp))
     ]
