@@ -147,3 +147,31 @@ def test_no_extras_leaves_the_answer_unchanged() -> None:
 def test_bad_combinations(model: str, extras: Extras) -> None:
     with pytest.raises(BadInputError):
         estimate_memory(load_model(model), load_gpu("H100"), context=4096, extras=extras)
+
+
+@pytest.mark.parametrize(
+    ("name", "tp", "pp", "extras"),
+    [
+        ("llama-3-8b", 2, 2, Extras(max_loras=4, max_lora_rank=32)),
+        ("deepseek-v3", 8, 1, Extras(mtp=True, spec_tokens=1)),
+    ],
+)
+def test_planner_counts_the_same_extras(name: str, tp: int, pp: int, extras: Extras) -> None:
+    from deepfit.engines import load_engine
+    from deepfit.memory.kv import KvSpec, load_kv_dtype
+    from deepfit.memory.layout import Layout
+    from deepfit.planner.shapes import stage_shapes
+
+    model = load_model(name)
+    fmt = "fp8" if name == "deepseek-v3" else "bf16"
+    spec = KvSpec(load_kv_dtype("bf16"), mla_latent=True, tp=tp)
+    shapes = stage_shapes(
+        model.arch, load_format(fmt), spec, Layout(tp, pp), load_engine("vllm"), 1000, 300, extras
+    )
+    est = estimate_memory(
+        model, load_gpu("H200"), tp=tp, pp=pp, weights=fmt, context=1300, extras=extras
+    )
+    for shape, stage in zip(shapes, est.stages, strict=True):
+        assert shape.weights == stage.weights + stage.extras_bytes
+        assert shape.kv_per_token == pytest.approx(stage.kv_bytes_per_token)
+    assert any(stage.extras for stage in est.stages)

@@ -167,6 +167,7 @@ def plan(args: argparse.Namespace) -> int:
         formats=_plan_formats(args, model),
         prices=read_prices(args.prices) if args.prices else {},
         own=own,
+        extras=extras_from(args, hub=args.hub),
     )
     result = search(model, targets, space)
     data = result.to_dict()

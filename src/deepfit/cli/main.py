@@ -267,6 +267,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the Pareto front to FILE (.html interactive, or .png)",
     )
+    add_ledger_args(p)
     _add_json(p)
     p.set_defaults(func=commands.plan)
     from importlib import import_module

@@ -104,7 +104,7 @@ def _stage(
         profile, arch, fmt, layout, layers, last, work.context_tokens, work.batch
     )
     block, ctx = profile.block_tokens, work.context_tokens
-    lines = ledger_lines(model, fmt, kv, layout, extras or Extras(), last=last, layers=layers)
+    lines = ledger_lines(arch, fmt, kv, layout, extras or Extras(), last=last, layers=layers)
     per_token = bytes_per_token(arch, kv, layers) + sum(x.kv_bytes_per_token for x in lines)
     seqs = -(-work.batch // (layout.dp * layout.kv_ranks))
     one = bytes_for_sequence(arch, kv, ctx, layers, block) + sum(

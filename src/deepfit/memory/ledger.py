@@ -115,7 +115,7 @@ class LedgerLine:
 
 
 def ledger_lines(
-    model: Model,
+    arch: Architecture,
     fmt: WeightFormat,
     kv: KvSpec,
     layout: Layout,
@@ -129,23 +129,26 @@ def ledger_lines(
     if extras.draft is not None and last:
         out.append(_draft(extras.draft, extras.draft_format or fmt, kv, layout))
     if extras.mtp and last:
-        out.append(_mtp(model.arch, fmt, kv, layout))
+        out.append(_mtp(arch, fmt, kv, layout))
     if extras.max_loras > 0:
-        out.append(_lora(model.arch, fmt, layout, layers, extras.max_loras, extras.max_lora_rank))
+        out.append(_lora(arch, fmt, layout, layers, extras.max_loras, extras.max_lora_rank))
     return tuple(out)
 
 
 def _draft(draft: Model, fmt: WeightFormat, kv: KvSpec, layout: Layout) -> LedgerLine:
     arch = draft.arch
-    own = make_layout(arch, layout.tp, layout.tp, 1, 1)
+    # the target's tensor parallelism; where the draft's heads do not split that way, the
+    # whole draft on every GPU (vLLM draft_tensor_parallel_size=1)
+    tp = layout.tp if arch.layers[0].attention.num_heads % layout.tp == 0 else 1
+    own = make_layout(arch, tp, tp, 1, 1)
     weights = int(stage_plan(arch, fmt, own, 0, range(arch.num_layers)).weights_bytes)
-    spec = KvSpec(kv.dtype, kv.mla_latent, layout.tp)
+    spec = KvSpec(kv.dtype, kv.mla_latent, tp)
     return LedgerLine(
         "draft_model",
         f"draft model {draft.id}",
         weights,
         kv_groups(arch, spec),
-        f"{draft.params.total:,} parameters in {fmt.name} over tp={layout.tp}; "
+        f"{draft.params.total:,} parameters in {fmt.name} over tp={tp}; "
         f"{arch.num_layers} more attention layers in the KV pool",
     )
 
