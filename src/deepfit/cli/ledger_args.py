@@ -48,6 +48,11 @@ def add_ledger_args(p: argparse.ArgumentParser, *, spec_tokens: bool = True) -> 
         metavar="R",
         help="the largest adapter rank; every slot is this size (vLLM --max-lora-rank)",
     )
+    g.add_argument(
+        "--vision",
+        action="store_true",
+        help="count a multimodal model's vision encoder, projector and their activations",
+    )
 
 
 def default_spec_tokens(args: argparse.Namespace) -> int:
@@ -66,7 +71,7 @@ def extras_from(args: argparse.Namespace, *, hub: bool = False) -> Extras | None
     from ..memory.ledger import Extras
     from ..models import load_model
 
-    if not (args.draft_model or args.mtp or args.max_loras or args.max_lora_rank):
+    if not (args.draft_model or args.mtp or args.max_loras or args.max_lora_rank or args.vision):
         return None
     draft: Model | None = load_model(args.draft_model, hub=hub) if args.draft_model else None
     return Extras(
@@ -76,4 +81,5 @@ def extras_from(args: argparse.Namespace, *, hub: bool = False) -> Extras | None
         mtp=args.mtp,
         max_loras=args.max_loras,
         max_lora_rank=args.max_lora_rank,
+        vision=args.vision,
     )

@@ -21,7 +21,7 @@ from .device import visible_memory_bytes
 from .formats import WeightFormat
 from .kv import KvSpec, bytes_for_sequence, bytes_per_token
 from .layout import Layout, stage_layers
-from .ledger import Extras, LedgerLine, ledger_lines
+from .ledger import Extras, LedgerLine, ledger_lines, with_extra_activations
 from .overheads import Overheads, overheads
 from .plan import stage_plan
 
@@ -104,7 +104,17 @@ def _stage(
         profile, arch, fmt, layout, layers, last, work.context_tokens, work.batch
     )
     block, ctx = profile.block_tokens, work.context_tokens
-    lines = ledger_lines(arch, fmt, kv, layout, extras or Extras(), last=last, layers=layers)
+    lines = ledger_lines(
+        arch,
+        fmt,
+        kv,
+        layout,
+        extras or Extras(),
+        last=last,
+        layers=layers,
+        batched_tokens=profile.max_batched_tokens,
+    )
+    ov = with_extra_activations(ov, lines)
     per_token = bytes_per_token(arch, kv, layers) + sum(x.kv_bytes_per_token for x in lines)
     seqs = -(-work.batch // (layout.dp * layout.kv_ranks))
     one = bytes_for_sequence(arch, kv, ctx, layers, block) + sum(

@@ -25,16 +25,18 @@ How the engines reserve them (read from their code):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import BadInputError
 from ..models.architecture import Architecture
 from ..models.loader import Model
 from ..models.tensors import ATTENTION_ROLES, FFN_ROLES, Role, Split, Tensor, tensors
+from ..models.vision import VisionTower
 from .formats import WeightFormat, tensor_bytes
 from .kv import KvSpec, kv_groups
 from .layout import Layout, make_layout, shard
+from .overheads import Overheads
 from .plan import stage_plan
 
 #: the linear layers vLLM and SGLang wrap with LoRA
@@ -53,10 +55,11 @@ class Extras:
     mtp: bool = False
     max_loras: int = 0
     max_lora_rank: int = 0
+    vision: bool = False
 
     @property
     def any(self) -> bool:
-        return self.draft is not None or self.mtp or self.max_loras > 0
+        return self.draft is not None or self.mtp or self.max_loras > 0 or self.vision
 
     def check(self, arch: Architecture) -> None:
         """Raise :class:`BadInputError` for a combination no engine accepts."""
@@ -66,6 +69,11 @@ class Extras:
             raise BadInputError(
                 f"{arch.model_id} has no MTP layers (num_nextn_predict_layers)",
                 "drop --mtp, or name a draft model with --draft-model",
+            )
+        if self.vision and arch.vision is None:
+            raise BadInputError(
+                f"{arch.model_id} has no vision encoder deepfit can size",
+                "drop --vision (SigLIP towers such as Gemma 3's are sized)",
             )
         if (self.max_loras > 0) != (self.max_lora_rank > 0):
             raise BadInputError(
@@ -89,6 +97,10 @@ class LedgerLine:
     #: (window or None for the whole context, bytes per token) of its attention layers
     kv_parts: tuple[tuple[int | None, float], ...]
     derivation: str
+    #: activations that stay allocated beside the model's (the vision encoder's output cache)
+    activations_bytes: int = 0
+    #: a peak that overlaps the model's own (the vision encoder's profiling forward)
+    peak_bytes: int = 0
 
     @property
     def kv_bytes_per_token(self) -> float:
@@ -110,6 +122,8 @@ class LedgerLine:
             "weights_bytes": self.weights_bytes,
             "kv_bytes_per_token": round(self.kv_bytes_per_token),
             "kv_pool_bytes": int(kv_pool_bytes * share),
+            "activations_bytes": self.activations_bytes,
+            "peak_bytes": self.peak_bytes,
             "derivation": self.derivation,
         }
 
@@ -123,9 +137,13 @@ def ledger_lines(
     *,
     last: bool,
     layers: range,
+    batched_tokens: int = 8192,
 ) -> tuple[LedgerLine, ...]:
-    """The extras one GPU of the stage holding ``layers`` carries (draft and MTP on the last)."""
+    """The extras one GPU of the stage holding ``layers`` carries (draft and MTP on the last,
+    the vision encoder on the first); ``batched_tokens`` is the engine's per-step budget."""
     out: list[LedgerLine] = []
+    if extras.vision and arch.vision is not None and layers.start == 0:
+        out.append(vision_line(arch.vision, fmt, layout, batched_tokens))
     if extras.draft is not None and last:
         out.append(_draft(extras.draft, extras.draft_format or fmt, kv, layout))
     if extras.mtp and last:
@@ -201,4 +219,42 @@ def _lora(
         (),
         f"{slots} slot(s) x {int(per_slot):,} bytes: A (rank x in) and B (out x rank) of "
         f"{len(wrapped)} linear layers in {8 * width}-bit, split as the base layers",
+    )
+
+
+def with_extra_activations(ov: Overheads, lines: tuple[LedgerLine, ...]) -> Overheads:
+    """The model's activations with the extras': a peak that overlaps the model's own
+    counts where it is larger; what stays allocated adds."""
+    peak = max([ov.activations, *(x.peak_bytes for x in lines)])
+    kept = sum(x.activations_bytes for x in lines)
+    return replace(ov, activations=peak + kept) if peak + kept != ov.activations else ov
+
+
+def vision_line(v: VisionTower, fmt: WeightFormat, layout: Layout, budget: int) -> LedgerLine:
+    """The vision encoder and projector in 16 bits (quantized checkpoints leave them so), the
+    encoder's linear layers split by tp (vLLM's SigLIP uses its parallel linear layers).
+
+    Activations, as vLLM profiles them (gpu_model_runner.profile_run): the encoder runs once on
+    as many images as the per-step budget holds (``budget // tokens_per_image``), whose live
+    set in an MLP is the residual, the normed input and fc1's output before and after the
+    activation, ``patches x (2 hidden + 2 intermediate / tp)`` per image; its outputs stay in
+    the encoder cache (``budget`` embeddings of the text width) through the text profiling.
+    """
+    width = 4 if fmt.compute_dtype == "fp32" else 2
+    tp = 1 if layout.attention_dp else layout.tp
+    linear = v.layers * (4 * v.hidden**2 + 2 * v.hidden * v.intermediate)
+    weights = width * (linear / tp + (v.params - linear))
+    images = max(1, budget // v.tokens_per_image)
+    per_image = v.patches * (2 * v.hidden + 2 * v.intermediate / tp) * width
+    cache = budget * v.text_hidden * width
+    return LedgerLine(
+        "vision",
+        f"vision encoder ({v.kind}, {v.layers} layers)",
+        int(weights),
+        (),
+        f"{v.params:,} parameters ({v.encoder_params:,} encoder, {v.projector_params:,} "
+        f"projector) in {8 * width}-bit; profiled on {images} image(s) of {v.patches:,} patches, "
+        f"encoder cache of {budget:,} embeddings",
+        activations_bytes=int(cache),
+        peak_bytes=int(images * per_image),
     )

@@ -11,7 +11,7 @@ from ..engines import Engine as EngineProfile
 from ..memory.formats import WeightFormat
 from ..memory.kv import KvSpec, bytes_for_sequence, bytes_per_token
 from ..memory.layout import Layout, stage_layers
-from ..memory.ledger import Extras, ledger_lines
+from ..memory.ledger import Extras, ledger_lines, with_extra_activations
 from ..memory.overheads import overheads
 from ..memory.plan import stage_plan
 from ..models.architecture import Architecture
@@ -98,9 +98,20 @@ def stage_shapes(
     for stage, layers in enumerate(stage_layers(arch.num_layers, layout.pp)):
         last = stage == layout.pp - 1
         plan = stage_plan(arch, fmt, layout, stage, layers)
-        lines = ledger_lines(arch, fmt, kv, layout, extras or Extras(), last=last, layers=layers)
+        lines = ledger_lines(
+            arch,
+            fmt,
+            kv,
+            layout,
+            extras or Extras(),
+            last=last,
+            layers=layers,
+            batched_tokens=profile.max_batched_tokens,
+        )
         block = profile.block_tokens
-        ov = overheads(profile, arch, fmt, layout, layers, last, context, 1)
+        ov = with_extra_activations(
+            overheads(profile, arch, fmt, layout, layers, last, context, 1), lines
+        )
         experts = tuple(
             ExpertLine(g.experts, g.per_token, 2 * g.params * g.per_token / g.experts, g.bytes)
             for g in plan.experts
