@@ -22,8 +22,8 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ledger_lines_in_json_and_text() -> None:
-    args = ("llama-3-8b", "--gpu", "H100", "--context", "8192", "--draft-model", "llama-3.2-1b")
-    args += ("--max-loras", "2", "--max-lora-rank", "8")
+    args = ["llama-3-8b", "--gpu", "H100", "--context", "8192", "--draft-model", "llama-3.2-1b"]
+    args += ["--max-loras", "2", "--max-lora-rank", "8"]
     out = run(*args, "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
