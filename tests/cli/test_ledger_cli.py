@@ -44,3 +44,16 @@ def test_bad_combinations_exit_2(extra: tuple[str, ...]) -> None:
     out = run("llama-3-8b", "--gpu", "H100", *extra)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def test_kv_offload_tiers_json() -> None:
+    args = ["llama-3.1-8b", "--gpu", "H100", "--context", "8192", "--kv-offload-cpu", "100"]
+    out = run(*args, "--kv-offload-disk", "1000", "--disk-gbps", "6", "--json")
+    assert out.returncode == 0, out.stderr
+    off = json.loads(out.stdout)["kv_offload"]
+    assert off["host_link"] == "PCIe Gen5 x16"
+    assert [t["tier"] for t in off["tiers"]] == ["cpu", "disk"]
+    # 100 GiB / 131,072 bytes per token (32 layers x 8 KV heads x 128 x K,V x bf16)
+    assert off["tiers"][0]["tokens"] == 100 * 2**30 // 131072
+    bad = run(*args[:-2], "--kv-offload-disk", "1000")  # no --disk-gbps
+    assert bad.returncode == 2

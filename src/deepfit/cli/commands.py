@@ -8,6 +8,7 @@ from typing import Any
 from .. import api
 from . import render
 from .ledger_args import extras_from
+from .offload_args import offload_answer
 
 
 def models(args: argparse.Namespace) -> int:
@@ -53,6 +54,9 @@ def memory(args: argparse.Namespace) -> int:
         data["checkpoint"] = ckpt.to_dict()
     if not result.fits:
         data["would_fit"] = api.what_would_fit(model, gpu, result)
+    tiers = offload_answer(args, model, gpu, result)
+    if tiers is not None:
+        data["kv_offload"] = tiers
     if api.load_engine(result.engine).layer_offload and result.gpus == 1:
         options = [False, True] if model.arch.is_moe else [False]
         data["llamacpp_offload"] = [

@@ -22,6 +22,7 @@ from .argtypes import positive_int as _positive_int
 from .argtypes import tokens as _tokens
 from .argtypes import unit_interval as _unit_interval
 from .ledger_args import add_ledger_args
+from .offload_args import add_offload_args
 
 
 class _Parser(argparse.ArgumentParser):
@@ -126,6 +127,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "URL; only the header is read); with --hub, the model repository's shard headers",
     )
     add_ledger_args(p)
+    add_offload_args(p)
     _add_json(p)
     p.set_defaults(func=commands.memory)
 
