@@ -175,3 +175,18 @@ def test_planner_counts_the_same_extras(name: str, tp: int, pp: int, extras: Ext
         assert shape.weights == stage.weights + stage.extras_bytes
         assert shape.kv_per_token == pytest.approx(stage.kv_bytes_per_token)
     assert any(stage.extras for stage in est.stages)
+
+
+def test_sglang_keeps_the_mtp_drafter_beside_its_static_budget() -> None:
+    """SGLang (server_args.py) lowers its default mem_fraction_static by 2 GiB for an
+    EAGLE/NextN drafter; the draft worker loads the MTP layer and a KV pool of as many tokens
+    as the target's (model_runner.py, draft_runner_cache_size) outside that budget."""
+    model, gpu = load_model("deepseek-v3"), load_gpu("H200")
+    kw: dict[str, object] = dict(gpus=8, context=8192, engine="sglang")
+    plain = estimate_memory(model, gpu, **kw)  # type: ignore[arg-type]
+    mtp = estimate_memory(model, gpu, extras=Extras(mtp=True, spec_tokens=1), **kw)  # type: ignore[arg-type]
+    assert plain.per_gpu.kv_cache - mtp.per_gpu.kv_cache == pytest.approx(2 * 2**30, abs=2)
+    assert mtp.stages[0].kv_bytes_per_token == plain.stages[0].kv_bytes_per_token
+    line = mtp.to_dict()["ledger"][0]
+    assert line["kv_pool_bytes"] == mtp.kv_capacity_tokens * line["kv_bytes_per_token"]
+    assert mtp.per_gpu.extras == line["weights_bytes"] + line["kv_pool_bytes"]

@@ -159,6 +159,13 @@ def longest_context(model: Model, gpu: Gpu, req: ExportRequest, concurrency: int
 
 def _too_much(model: Model, gpu: Gpu, req: ExportRequest, est: MemoryEstimate) -> BadInputError:
     ctx, conc = est.context_tokens, est.batch
+    beside = max(s.extras_kv_beside for s in est.stages)
+    if beside and est.shortfall_bytes:
+        return BadInputError(
+            f"the draft's KV pool ({beside / 2**30:,.1f} GiB per GPU, as many tokens as the "
+            f"main pool) does not fit beside {req.engine}'s static budget on {gpu.name}",
+            "lower --gpu-memory-utilization (e.g. 0.7) so both pools fit",
+        )
     options = []
     if est.max_concurrency >= 1:
         options.append(f"--concurrency {est.max_concurrency} at --context {ctx}")

@@ -47,6 +47,12 @@ def sglang_argv(dep: Deployment, *, host: str = "0.0.0.0") -> tuple[str, ...]:
     argv += ["--max-running-requests", str(dep.concurrency)]
     argv += ["--mem-fraction-static", f"{budget_fraction(dep):g}"]
     if dep.spec_tokens > 0:
+        if dep.extras.max_loras:
+            raise NotSupportedError(
+                "SGLang serves LoRA adapters only without a draft model or MTP "
+                "(server_args: LoRA is compatible with NGRAM speculation alone)",
+                "drop --max-loras or the drafter, or use --engine vllm",
+            )
         argv += _speculative(dep)
     if dep.extras.max_loras:  # the pool deepfit counted: max_loras x max_lora_rank
         argv += ["--enable-lora", "--max-loras-per-batch", str(dep.extras.max_loras)]

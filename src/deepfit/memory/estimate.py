@@ -21,7 +21,13 @@ from .device import visible_memory_bytes
 from .formats import WeightFormat
 from .kv import KvSpec, bytes_for_sequence, bytes_per_token
 from .layout import Layout, stage_layers
-from .ledger import Extras, LedgerLine, ledger_lines, with_extra_activations
+from .ledger import (
+    Extras,
+    LedgerLine,
+    ledger_lines,
+    speculative_reserve,
+    with_extra_activations,
+)
 from .overheads import Overheads, overheads
 from .plan import stage_plan
 
@@ -51,17 +57,36 @@ class StageMemory:
     #: tokens per KV block: the pool holds whole blocks, as engines report it
     block_tokens: int = 1
     #: what is served beside the main model (draft, MTP, LoRA slots): its weights come out
-    #: of the budget, its KV per token is included in ``kv_bytes_per_token``
+    #: of the budget, its KV per token is included in ``kv_bytes_per_token`` ...
     extras: tuple[LedgerLine, ...] = ()
+    #: ... except a drafter the engine loads as a worker of its own (SGLang): its weights
+    #: and a KV pool of as many tokens as the main one's sit beside the static budget
+    drafter_outside: bool = False
+
+    def pooled(self, line: LedgerLine) -> bool:
+        return not (self.drafter_outside and line.drafter)
+
+    @property
+    def extras_kv_beside(self) -> int:
+        """KV bytes of drafters kept beside the main pool (as many tokens as it holds)."""
+        rate = sum(x.kv_bytes_per_token for x in self.extras if not self.pooled(x))
+        return int(self.capacity_tokens * rate)
 
     @property
     def extras_bytes(self) -> int:
-        return sum(x.weights_bytes for x in self.extras)
+        return sum(x.weights_bytes for x in self.extras) + self.extras_kv_beside
+
+    def line_kv_bytes(self, line: LedgerLine) -> int:
+        """Bytes ``line``'s attention layers hold on this GPU, in the pool or beside it."""
+        if not self.pooled(line) or not self.kv_bytes_per_token:
+            return int(self.capacity_tokens * line.kv_bytes_per_token)
+        return int(self.kv_pool * line.kv_bytes_per_token / self.kv_bytes_per_token)
 
     def sequence_bytes(self, arch: Architecture, kv: KvSpec, tokens: int) -> float:
-        """KV bytes one sequence of ``tokens`` takes on this GPU, extras' layers included."""
+        """KV bytes one sequence of ``tokens`` takes in this GPU's pool, extras included."""
         main = bytes_for_sequence(arch, kv, tokens, self.layers, self.block_tokens)
-        return main + sum(x.kv_for(tokens, self.block_tokens) for x in self.extras)
+        pooled = (x for x in self.extras if self.pooled(x))
+        return main + sum(x.kv_for(tokens, self.block_tokens) for x in pooled)
 
     @property
     def overhead(self) -> int:
@@ -115,17 +140,18 @@ def _stage(
         batched_tokens=profile.max_batched_tokens,
     )
     ov = with_extra_activations(ov, lines)
-    per_token = bytes_per_token(arch, kv, layers) + sum(x.kv_bytes_per_token for x in lines)
+    outside = profile.budget == "static_fraction"
+    pooled = [x for x in lines if not (outside and x.drafter)]
+    per_token = bytes_per_token(arch, kv, layers) + sum(x.kv_bytes_per_token for x in pooled)
     seqs = -(-work.batch // (layout.dp * layout.kv_ranks))
-    one = bytes_for_sequence(arch, kv, ctx, layers, block) + sum(
-        x.kv_for(ctx, block) for x in lines
-    )
+    one = bytes_for_sequence(arch, kv, ctx, layers, block)
+    one += sum(x.kv_for(ctx, block) for x in pooled)
     needed = int(seqs * one)
     budget, pool = budget_and_pool(
         profile.budget,
         gpu_bytes,
         fraction,
-        weights + sum(x.weights_bytes for x in lines),
+        weights + sum(x.weights_bytes for x in pooled),
         ov.activations,
         ov.non_torch,
         ov.cudagraph,
@@ -145,6 +171,7 @@ def _stage(
         max(-int(pool), 0),
         profile.block_tokens,
         lines,
+        outside,
     )
 
 
@@ -165,6 +192,8 @@ def stage_memories(
     fmt = dep.numerics.weights
     gpu_bytes = visible_memory_bytes(gpu)
     dep.extras.check(model.arch)
+    if frac is not None and dep.engine.memory_fraction is None:  # the engine's own default
+        frac -= speculative_reserve(profile.name, dep.extras) / gpu_bytes
     return [
         _stage(
             model,

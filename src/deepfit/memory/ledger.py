@@ -25,7 +25,10 @@ How the engines reserve them (read from their code):
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from ..errors import BadInputError
@@ -101,6 +104,9 @@ class LedgerLine:
     activations_bytes: int = 0
     #: a peak that overlaps the model's own (the vision encoder's profiling forward)
     peak_bytes: int = 0
+    #: a speculative drafter (draft model or MTP): engines that load it as a worker of its
+    #: own (SGLang) allocate it and its KV outside the main model's static budget
+    drafter: bool = False
 
     @property
     def kv_bytes_per_token(self) -> float:
@@ -114,14 +120,14 @@ class LedgerLine:
             total += -(-kept // block) * block * rate
         return total
 
-    def to_dict(self, kv_pool_bytes: int, pool_per_token: float) -> dict[str, Any]:
-        share = self.kv_bytes_per_token / pool_per_token if pool_per_token else 0.0
+    def to_dict(self, kv_bytes: int) -> dict[str, Any]:
+        """``kv_bytes``: what its attention layers hold on this GPU (in or beside the pool)."""
         return {
             "name": self.name,
             "label": self.label,
             "weights_bytes": self.weights_bytes,
             "kv_bytes_per_token": round(self.kv_bytes_per_token),
-            "kv_pool_bytes": int(kv_pool_bytes * share),
+            "kv_pool_bytes": kv_bytes,
             "activations_bytes": self.activations_bytes,
             "peak_bytes": self.peak_bytes,
             "derivation": self.derivation,
@@ -168,6 +174,7 @@ def _draft(draft: Model, fmt: WeightFormat, kv: KvSpec, layout: Layout) -> Ledge
         kv_groups(arch, spec),
         f"{draft.params.total:,} parameters in {fmt.name} over tp={tp}; "
         f"{arch.num_layers} more attention layers in the KV pool",
+        drafter=True,
     )
 
 
@@ -184,6 +191,7 @@ def _mtp(arch: Architecture, fmt: WeightFormat, kv: KvSpec, layout: Layout) -> L
         parts,
         f"{len(arch.mtp_layers)} MTP layer(s) in {fmt.name}, sharded like the main layers, "
         "embedding and head shared with the target; one more attention layer in the KV pool",
+        drafter=True,
     )
 
 
@@ -220,6 +228,24 @@ def _lora(
         f"{slots} slot(s) x {int(per_slot):,} bytes: A (rank x in) and B (out x rank) of "
         f"{len(wrapped)} linear layers in {8 * width}-bit, split as the base layers",
     )
+
+
+@cache
+def _reserves() -> dict[str, Any]:
+    text = resources.files("deepfit.memory").joinpath("data/speculative_reserve.json")
+    engines: dict[str, Any] = json.loads(text.read_text())["engines"]
+    return engines
+
+
+def speculative_reserve(engine: str, extras: Extras) -> int:
+    """Bytes ``engine`` sets aside for the drafter when its budget knob is left at default
+    (``data/speculative_reserve.json``); 0 for engines that count the drafter in one pool."""
+    row = _reserves().get(engine)
+    if row is None:
+        return 0
+    if extras.draft is not None:
+        return int(row["draft_model_bytes"])
+    return int(row["mtp_bytes"]) if extras.mtp else 0
 
 
 def with_extra_activations(ov: Overheads, lines: tuple[LedgerLine, ...]) -> Overheads:

@@ -136,7 +136,7 @@ class MemoryEstimate:
         rows: dict[str, dict[str, Any]] = {}
         for s in self.stages:
             for x in s.extras:
-                row = x.to_dict(s.kv_pool, s.kv_bytes_per_token)
+                row = x.to_dict(s.line_kv_bytes(x))
                 if x.name not in rows or row["weights_bytes"] > rows[x.name]["weights_bytes"]:
                     rows[x.name] = row
         return {"ledger": list(rows.values())} if rows else {}

@@ -108,6 +108,10 @@ def stage_shapes(
             layers=layers,
             batched_tokens=profile.max_batched_tokens,
         )
+        # a drafter SGLang keeps beside its static budget leaves the main pool alone (the
+        # planner does not check that its own pool fits beside the budget)
+        if profile.budget == "static_fraction":
+            lines = tuple(x for x in lines if not x.drafter)
         block = profile.block_tokens
         ov = with_extra_activations(
             overheads(profile, arch, fmt, layout, layers, last, context, 1), lines
