@@ -258,6 +258,8 @@ def resolve(model: Model, gpu: Gpu, request: ExportRequest) -> Deployment:
             f"{model.id} is published; fill in a real path or Hub id (or pass --model-path)"
         )
     fraction = EngineRef.named(engine, req.memory_fraction).fraction(est.tp)
+    if fraction is not None and est.memory_fraction is not None:
+        fraction = est.memory_fraction  # less what the engine sets aside for a drafter
     return Deployment(
         model,
         gpu,

@@ -11,7 +11,7 @@ from ..models.checkpoint import CheckpointBytes
 from ..models.loader import Model
 from ..units import GiB
 from .device import visible_memory_bytes
-from .estimate import StageMemory, stage_memories
+from .estimate import StageMemory, effective_fraction, stage_memories
 from .formats import WeightFormat, checkpoint_native_format, load_format, weight_bytes
 from .kv import KvSpec, bytes_per_token
 from .layout import Layout, make_layout
@@ -164,7 +164,7 @@ def memory_of(
         kv_dtype=kvd.value,
         context_tokens=ctx,
         batch=batch,
-        memory_fraction=dep.memory_fraction,
+        memory_fraction=effective_fraction(dep, gpu_bytes),
         gpu_memory_bytes=gpu_bytes,
         kv_bytes_per_token=int(bytes_per_token(arch, KvSpec(kvd, profile.mla_latent, 1))),
         per_gpu=PerGpu(
@@ -182,6 +182,7 @@ def memory_of(
         kv_capacity_tokens=min(s.capacity_tokens for s in stages),
         model_max_context=arch.max_position_embeddings,
         stages=tuple(stages),
+        extras=dep.extras if dep.extras.any else None,
         reasons=reasons,
         notes=notes,
     )

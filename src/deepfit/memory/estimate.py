@@ -175,6 +175,16 @@ def _stage(
     )
 
 
+def effective_fraction(dep: Deployment, gpu_bytes: int) -> float | None:
+    """The budget knob the engine ends up with: the user's, else its default less what it
+    sets aside for a drafter (SGLang), rounded to 3 decimals as SGLang rounds its own."""
+    frac = dep.memory_fraction
+    reserve = speculative_reserve(dep.engine.engine.name, dep.extras)
+    if frac is None or dep.engine.memory_fraction is not None or not reserve:
+        return frac
+    return round(frac - reserve / gpu_bytes, 3)
+
+
 def stage_memories(
     model: Model, gpu: Gpu, dep: Deployment, work: Workload, weight_scale: float = 1.0
 ) -> list[StageMemory]:
@@ -192,8 +202,7 @@ def stage_memories(
     fmt = dep.numerics.weights
     gpu_bytes = visible_memory_bytes(gpu)
     dep.extras.check(model.arch)
-    if frac is not None and dep.engine.memory_fraction is None:  # the engine's own default
-        frac -= speculative_reserve(profile.name, dep.extras) / gpu_bytes
+    frac = effective_fraction(dep, gpu_bytes)
     return [
         _stage(
             model,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .estimate import StageMemory
+from .ledger import Extras
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class MemoryEstimate:
     notes: tuple[str, ...] = field(default=())
     #: bytes more per GPU the workload needs (0 when it fits in memory)
     shortfall_bytes: int = 0
+    #: what is served beside the model (``ledger`` in the JSON), for answers derived from this
+    extras: Extras | None = None
 
     @property
     def context_supported(self) -> bool:
