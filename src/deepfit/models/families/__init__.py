@@ -121,6 +121,8 @@ def parse_architecture(data: Mapping[str, Any], model_id: str, origin: str) -> A
     tower = vision_tower(raw, hidden) if multimodal else None
     if isinstance(tower, str):
         multimodal, tower = f"{multimodal}; {tower}", None
+    elif tower is not None:
+        multimodal = f"{multimodal} unless asked (deepfit memory --vision)"
     parsed: FamilyParse = parser(r)
     quant = r.mapping("quantization_config")
     expert_dtype = r.text("expert_dtype")  # DeepSeek-V4 puts it beside quantization_config
