@@ -100,12 +100,15 @@ def checkpoint_bytes(
     path or URL), else with ``hub`` the model's Hugging Face repository; None when neither
     applies (a local config without a checkpoint). Reads headers only; results are cached."""
     from .models.catalog import HUB_ID
-    from .models.checkpoint import hub_checkpoint, read_checkpoint
 
     layers = model.arch.num_layers
     if location:
+        from .models.checkpoint import read_checkpoint  # the readers only when asked
+
         return read_checkpoint(location, layers)
     if hub and model.origin in ("bundled", "hub") and HUB_ID.match(model.id):
+        from .models.checkpoint import hub_checkpoint
+
         return hub_checkpoint(model.id, num_layers=layers)
     return None
 
@@ -151,7 +154,9 @@ def catalog_summary() -> list[dict[str, Any]]:
                 "params_total": p.total,
                 "params_active": p.active,
                 "is_moe": model.arch.is_moe,
-                "attention": model.arch.layers[0].attention.kind.value,
+                "attention": "+".join(
+                    dict.fromkeys(la.attention.kind.value for la in model.arch.layers)
+                ),
             }
         )
     return rows

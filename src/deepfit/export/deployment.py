@@ -210,6 +210,19 @@ def _choose_workload(
     return ctx, conc
 
 
+def default_dp_attention(model: Model, engine: str, gpus: int, tp: int | None) -> bool:
+    """Data-parallel attention, which deepfit turns on for MLA models on more than one GPU
+    with an engine whose export rules ask for it (SGLang); the memory panel and the launch
+    command must agree on it."""
+    rules = load_engine(engine).export
+    return (
+        rules is not None
+        and rules.dp_attention_for_mla
+        and (tp or gpus) > 1
+        and any(la.attention.mla for la in model.arch.layers)
+    )
+
+
 def resolve(model: Model, gpu: Gpu, request: ExportRequest) -> Deployment:
     """Check ``request`` against the support table and the memory model; raise
     :class:`BadInputError` (with the nearest valid setting) if anything does not hold."""
@@ -233,12 +246,7 @@ def resolve(model: Model, gpu: Gpu, request: ExportRequest) -> Deployment:
     if prepare is not None:
         req = prepare(model, req, notes)
     if req.dp_attention is None:
-        req = replace(
-            req,
-            dp_attention=rules.dp_attention_for_mla
-            and (req.tp or req.gpus) > 1
-            and any(la.attention.mla for la in model.arch.layers),
-        )
+        req = replace(req, dp_attention=default_dp_attention(model, engine, req.gpus, req.tp))
     fmt = resolve_format(model, req.weights)
     notes.extend(check_weights(engine, fmt, gpu))
     ctx, conc = _choose_workload(model, gpu, req, notes)
@@ -308,8 +316,14 @@ def model_path(model: Model, fmt: WeightFormat, engine: str, given: str | None) 
     base = model.id.rsplit("/", 1)[-1]
     if fmt.gguf_ftype is not None:
         return f"/models/{base}-{fmt.gguf_ftype}.gguf", True
+    same_payload = (  # e.g. fp8 asked of a checkpoint stored as block-scaled fp8
+        native.is_quantized
+        and fmt.compute_dtype == native.compute_dtype
+        and fmt.bits == native.bits
+    )
     if (
         fmt.name == native.name
+        or same_payload
         or (fmt.name in sixteen and native.name in sixteen)
         or (native.name in sixteen and engine in format_support(fmt).online)
     ):

@@ -7,19 +7,19 @@ from typing import TYPE_CHECKING
 from .._bisect import largest_satisfying
 from ..errors import BadInputError
 from ..hardware import Gpu
-from ..models.checkpoint import CheckpointBytes
 from ..models.loader import Model
 from ..units import GiB
 from .device import visible_memory_bytes
 from .estimate import StageMemory, effective_fraction, stage_memories
 from .formats import WeightFormat, checkpoint_native_format, load_format, weight_bytes
-from .kv import KvSpec, bytes_per_token
+from .kv import KvSpec, bytes_per_token, for_engine
 from .layout import Layout, make_layout
 from .ledger import Extras
 from .result import MemoryEstimate, PerGpu
 
 if TYPE_CHECKING:  # deepfit.deployment builds on memory's kv/formats/layout modules
     from ..deployment import Deployment, Workload
+    from ..models.checkpoint import CheckpointBytes  # checkpoint readers: only when asked
 
 _DTYPE_FORMATS = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}
 
@@ -166,7 +166,9 @@ def memory_of(
         batch=batch,
         memory_fraction=effective_fraction(dep, gpu_bytes),
         gpu_memory_bytes=gpu_bytes,
-        kv_bytes_per_token=int(bytes_per_token(arch, KvSpec(kvd, profile.mla_latent, 1))),
+        kv_bytes_per_token=int(
+            bytes_per_token(arch, for_engine(KvSpec(kvd, profile.mla_latent, 1), profile.name))
+        ),
         per_gpu=PerGpu(
             b.weights,
             b.kv_pool if budget_engine else b.kv_needed,

@@ -166,7 +166,7 @@ def _draft(draft: Model, fmt: WeightFormat, kv: KvSpec, layout: Layout) -> Ledge
     tp = layout.tp if arch.layers[0].attention.num_heads % layout.tp == 0 else 1
     own = make_layout(arch, tp, tp, 1, 1)
     weights = int(stage_plan(arch, fmt, own, 0, range(arch.num_layers)).weights_bytes)
-    spec = KvSpec(kv.dtype, kv.mla_latent, tp)
+    spec = replace(kv, tp=tp)  # the target's KV dtype and the engine's cache rules
     return LedgerLine(
         "draft_model",
         f"draft model {draft.id}",
