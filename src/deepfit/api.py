@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .models.checkpoint import CheckpointBytes
     from .perf import PerfEstimate, estimate_perf
     from .perf.calibration import Calibration
+    from .perf.kv_offload import kv_offload
     from .perf.matrix import precision_matrix
     from .planner import PlanResult, SearchSpace, Targets
     from .planner import search as plan
@@ -42,6 +43,7 @@ _LAZY = {
     "PerfEstimate": (".perf", "PerfEstimate"),
     "estimate_perf": (".perf", "estimate_perf"),
     "precision_matrix": (".perf.matrix", "precision_matrix"),
+    "kv_offload": (".perf.kv_offload", "kv_offload"),
     "PlanResult": (".planner", "PlanResult"),
     "SearchSpace": (".planner", "SearchSpace"),
     "Targets": (".planner", "Targets"),
@@ -77,6 +79,7 @@ __all__ = [
     "estimate_perf",
     "estimate_training",
     "export_config",
+    "kv_offload",
     "list_gpus",
     "llamacpp_offload",
     "load_engine",

@@ -14,6 +14,7 @@ from typing import Any
 from ...errors import ConfigError, UnsupportedArchitectureError
 from ..architecture import Architecture
 from ..config import ConfigReader
+from ..vision import vision_tower
 from ._common import FamilyParse, Parser, base_dims
 from .deepseek import parse_deepseek_v2, parse_deepseek_v32
 from .deepseek_v4 import parse_deepseek_v4
@@ -107,6 +108,7 @@ def _rope_scaling(r: ConfigReader) -> str | None:
 
 def parse_architecture(data: Mapping[str, Any], model_id: str, origin: str) -> Architecture:
     """Turn config data into an :class:`Architecture`, or raise a clear error."""
+    raw = data
     data, multimodal = _text_model(data, origin)
     r = ConfigReader(data, origin)
     model_type = r.text("model_type")
@@ -125,6 +127,11 @@ def parse_architecture(data: Mapping[str, Any], model_id: str, origin: str) -> A
             "FAMILIES (see deepfit/models/README.md)",
         )
     hidden, _, vocab = base_dims(r)
+    tower = vision_tower(raw, hidden) if multimodal else None
+    if isinstance(tower, str):
+        multimodal, tower = f"{multimodal}; {tower}", None
+    elif tower is not None:
+        multimodal = f"{multimodal} unless asked (deepfit memory --vision)"
     parsed: FamilyParse = parser(r)
     quant = r.mapping("quantization_config")
     expert_dtype = r.text("expert_dtype")  # DeepSeek-V4 puts it beside quantization_config
@@ -146,4 +153,5 @@ def parse_architecture(data: Mapping[str, Any], model_id: str, origin: str) -> A
         hyper_streams=parsed.hyper_streams,
         quantization=dict(quant) if quant else None,
         notes=parsed.notes + ((multimodal,) if multimodal else ()),
+        vision=tower,
     )
