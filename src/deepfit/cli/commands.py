@@ -101,7 +101,7 @@ def validate(args: argparse.Namespace) -> int:
 
     runs = bundled_runs(Path(args.csv) if args.csv else None)
     report = run_validation(runs)
-    data = report.to_dict()
+    data = report.to_dict(by=args.by)
     if not args.rows and not args.json:
         data["rows"] = []
     render.emit(data, args.json, render.validate_view)

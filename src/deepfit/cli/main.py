@@ -153,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the bundled published runs)",
     )
     p.add_argument("--rows", action="store_true", help="list every row, not just the summary")
+    p.add_argument(
+        "--by",
+        choices=("engine", "gpu", "metric"),
+        default="engine",
+        help="group the error table by engine, GPU or metric (each split by metric)",
+    )
     _add_json(p)
     p.set_defaults(func=commands.validate)
     p = sub.add_parser("plan", help="the best deployments for a workload, with cost")

@@ -327,22 +327,34 @@ def validate_view(data: dict[str, Any]) -> RenderableType:
         Text.from_markup(
             f"[bold]{data['covered']}[/] published rows recomputed, {data['skipped']} not covered "
             "(`--json` lists each with its reason). Errors are absolute percentage errors; "
-            "held-in rows calibrated the engines, held-out rows did not."
+            "held-in groups (source table x model x GPU x engine) calibrated the engines, "
+            "held-out groups did not; bias is the median of predicted / published - 1."
         )
     ]
-    for split in ("held_in", "held_out"):
-        table = Table(title=f"{split.replace('_', '-')} rows, trust A/A-", title_justify="left")
-        for col in ("engine / metric", "rows", "median error", "p90 error"):
-            table.add_column(col, justify="left" if col.startswith("engine") else "right")
-        block = data["summary_trust_a"][split]
-        for name, st in [
-            *block["by_engine"].items(),
-            *((f"[bold]all / {k}", v) for k, v in block["overall"].items()),
-        ]:
-            if not st["rows"]:
-                continue
-            table.add_row(name, str(st["rows"]), f"{st['median_ape']:.1%}", f"{st['p90_ape']:.1%}")
+    for split in ("held_out", "held_in"):
+        title = f"{split.replace('_', '-')} groups, trust A/A-, by {data['by']}"
+        table = Table(title=title, title_justify="left")
+        head = "metric" if data["by"] == "metric" else f"{data['by']} / metric"
+        for col in (head, "groups", "rows", "median", "p90", "bias"):
+            table.add_column(col, justify="left" if col in (head, "groups") else "right")
+        for name, st in data[split].items():
+            table.add_row(
+                name,
+                str(st["groups"]),
+                str(st["rows"]),
+                f"{st['median_ape']:.1%}",
+                f"{st['p90_ape']:.1%}",
+                f"{st['median_bias']:+.1%}",
+            )
         parts.append(table)
+    factors = Table(title="fitted factors", title_justify="left")
+    for col in ("engine", "factors", "fitted on rows", "on a bound"):
+        factors.add_column(col)
+    for engine, f in data["factors"].items():
+        factors.add_row(
+            engine, str(f["count"]), str(f["fitted_on_rows"]), ", ".join(f["on_bound"]) or "none"
+        )
+    parts.append(factors)
     if data["rows"]:
         rows = Table(title="Rows", title_justify="left")
         for col in ("row", "engine", "metric", "published", "deepfit", "source", "error"):

@@ -29,6 +29,10 @@ class Efficiency:
     calibrated: bool
 
 
+#: Engine limits an override may set (a run's own --max-num-seqs ...); not efficiency factors.
+_LIMITS = ("max_num_seqs", "max_num_seqs_large_gpu", "max_batched_tokens")
+
+
 @lru_cache(maxsize=1)
 def _raw() -> dict[str, Any]:
     text = resources.files("deepfit.perf").joinpath("data").joinpath("engines.json").read_text()
@@ -45,9 +49,12 @@ def load_efficiency(engine: str, overrides: dict[str, float] | None = None) -> E
     values = dict(raw["defaults"])
     values.update(entry.get("fitted", {}))
     calibrated = bool(entry.get("fitted"))
+    limits = {k: int(entry[k]) for k in _LIMITS}
     if overrides:
-        values.update(overrides)
-        calibrated = True
+        factors = {k: v for k, v in overrides.items() if k not in _LIMITS}
+        limits.update({k: int(v) for k, v in overrides.items() if k in _LIMITS})
+        values.update(factors)
+        calibrated = calibrated or bool(factors)
     return Efficiency(
         engine=name,
         bandwidth=float(values["bandwidth_efficiency"]),
@@ -57,8 +64,31 @@ def load_efficiency(engine: str, overrides: dict[str, float] | None = None) -> E
         comm_efficiency=float(values.get("comm_efficiency", 1.0)),
         moe_efficiency=float(values.get("moe_efficiency", 1.0)),
         collective_latency_s=float(values["collective_latency_s"]),
-        max_num_seqs=int(entry["max_num_seqs"]),
-        max_num_seqs_large_gpu=int(entry["max_num_seqs_large_gpu"]),
-        max_batched_tokens=int(entry["max_batched_tokens"]),
+        max_num_seqs=limits["max_num_seqs"],
+        max_num_seqs_large_gpu=limits["max_num_seqs_large_gpu"],
+        max_batched_tokens=limits["max_batched_tokens"],
         calibrated=calibrated,
     )
+
+
+def fitted_factors() -> dict[str, Any]:
+    """Per engine: the fitted factors, the rows they were fitted on, and those that sit on
+    a bound of the fit (``bounds`` in engines.json), for ``deepfit validate``."""
+    raw = _raw()
+    bounds: dict[str, list[float]] = raw.get("bounds", {})
+    out: dict[str, Any] = {}
+    for name, entry in raw.items():
+        fitted = entry.get("fitted") if isinstance(entry, dict) else None
+        if not fitted:
+            continue
+        factors = {k: v for k, v in fitted.items() if k in bounds}
+        on_bound = [
+            k for k, v in factors.items() if v <= bounds[k][0] + 1e-12 or v >= bounds[k][1] - 1e-12
+        ]
+        out[name] = {
+            "factors": factors,
+            "count": len(factors),
+            "fitted_on_rows": fitted.get("fitted_on_rows"),
+            "on_bound": on_bound,
+        }
+    return out

@@ -2,9 +2,12 @@
 
 Every covered :class:`~deepfit.perf.groundtruth.PublishedRun` is recomputed with
 :func:`~deepfit.perf.api.estimate_perf` and scored by its absolute percentage error,
-APE = |predicted - published| / published. The report gives the median and 90th percentile
-APE per (engine, quantity) and overall, separately for held-in rows (those calibration may
-use) and held-out rows (never used), plus every skipped row with its reason.
+APE = |predicted - published| / published, and its signed bias, predicted / published - 1.
+The report gives the median and 90th percentile APE and the median bias per (engine, metric),
+(GPU, metric) or metric, separately for held-in groups (those calibration may use) and
+held-out groups (never used; see :mod:`deepfit.perf.split`), the fitted factors counted
+against the rows they were fitted on with any factor that sits on a bound, and every skipped
+row with its reason.
 """
 
 from __future__ import annotations
@@ -35,6 +38,22 @@ class RowResult:
         """Absolute percentage error as a fraction (0.2 = 20%)."""
         return abs(self.predicted - self.run.value) / abs(self.run.value)
 
+    @property
+    def bias(self) -> float:
+        """Signed error as a fraction: > 0 when deepfit predicts more than was published."""
+        return self.predicted / self.run.value - 1.0
+
+    def key(self, by: str) -> str:
+        """The row's bucket for ``--by engine|gpu|metric`` (always split by metric too)."""
+        r = self.run
+        metric = r.quantity.attribute if r.quantity else "?"
+        if r.percentile is not None:
+            metric = f"{metric}@p{r.percentile:g}"
+        elif r.rate is not None:
+            metric = f"{metric}@mean"
+        head = {"engine": r.engine, "gpu": r.gpu, "metric": ""}[by]
+        return f"{head}/{metric}" if head else metric
+
     def to_dict(self) -> dict[str, Any]:
         r = self.run
         return {
@@ -57,6 +76,8 @@ class RowResult:
             "predicted": self.predicted,
             "source": self.source,
             "ape": self.ape,
+            "bias": self.bias,
+            "group": list(r.group),
             "held_in": r.held_in,
             "trust": r.trust,
             "assumptions": list(r.assumptions),
@@ -65,18 +86,38 @@ class RowResult:
 
 @dataclass(frozen=True)
 class ErrorStats:
-    """Median and 90th-percentile APE over ``count`` rows (fractions)."""
+    """Median and 90th-percentile APE and median bias over ``count`` rows of ``groups``
+    groups (fractions)."""
 
     count: int
     median: float
     p90: float
+    bias: float = float("nan")
+    groups: int = 0
 
     @classmethod
     def of(cls, apes: Sequence[float]) -> ErrorStats:
         return cls(len(apes), percentile(apes, 50.0), percentile(apes, 90.0))
 
+    @classmethod
+    def of_rows(cls, rows: Sequence[RowResult]) -> ErrorStats:
+        apes = [r.ape for r in rows]
+        return cls(
+            len(rows),
+            percentile(apes, 50.0),
+            percentile(apes, 90.0),
+            percentile([r.bias for r in rows], 50.0),
+            len({r.run.group for r in rows}),
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.count, "median_ape": self.median, "p90_ape": self.p90}
+        return {
+            "rows": self.count,
+            "groups": self.groups,
+            "median_ape": self.median,
+            "p90_ape": self.p90,
+            "median_bias": self.bias,
+        }
 
 
 @dataclass(frozen=True)
@@ -103,7 +144,14 @@ class ValidationReport:
         ]
 
     def stats(self, **criteria: Any) -> ErrorStats:
-        return ErrorStats.of([r.ape for r in self.select(**criteria)])
+        return ErrorStats.of_rows(self.select(**criteria))
+
+    def by(self, by: str, *, held_in: bool, trust_a: bool | None = True) -> dict[str, Any]:
+        """Error statistics per bucket of ``by`` (engine, gpu or metric), each split by metric."""
+        buckets: dict[str, list[RowResult]] = {}
+        for r in self.select(held_in=held_in, trust_a=trust_a):
+            buckets.setdefault(r.key(by), []).append(r)
+        return {k: ErrorStats.of_rows(v).to_dict() for k, v in sorted(buckets.items())}
 
     def summary(self, *, trust_a: bool | None = True) -> dict[str, Any]:
         """Median/p90 APE per split, per (engine, quantity) and overall."""
@@ -124,12 +172,19 @@ class ValidationReport:
             overall = {
                 q.attribute: self.stats(held_in=held, trust_a=trust_a, quantity=q).to_dict()
                 for q in Quantity
+                if self.select(held_in=held, trust_a=trust_a, quantity=q)
             }
             out[split] = {"by_engine": groups, "overall": overall}
         return out
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, by: str = "engine") -> dict[str, Any]:
+        from .efficiency import fitted_factors
+
         return {
+            "by": by,
+            "held_out": self.by(by, held_in=False),
+            "held_in": self.by(by, held_in=True),
+            "factors": fitted_factors(),
             "covered": len(self.results),
             "skipped": len(self.skipped),
             "summary_trust_a": self.summary(trust_a=True),
@@ -154,6 +209,11 @@ def percentile(values: Sequence[float], q: float) -> float:
 def estimate_run(run: PublishedRun, efficiency: dict[str, float] | None = None) -> PerfEstimate:
     """deepfit's estimate for one covered run (raises DeepfitError when it cannot)."""
     model, gpu = load_model(run.model_id), load_gpu(run.gpu)
+    factors: dict[str, float] = dict(efficiency or {})  # never the user's own profile
+    if run.max_num_seqs is not None:
+        factors["max_num_seqs"] = factors["max_num_seqs_large_gpu"] = run.max_num_seqs
+    if run.max_batched_tokens is not None:
+        factors["max_batched_tokens"] = run.max_batched_tokens
 
     def at(concurrency: int | str) -> PerfEstimate:
         return estimate_perf(
@@ -170,7 +230,8 @@ def estimate_run(run: PublishedRun, efficiency: dict[str, float] | None = None) 
             kv_dtype=run.kv_dtype,
             engine=run.engine,
             dp_attention=run.dp_attention,
-            efficiency=efficiency,
+            prefix_hit_rate=run.prefix_hit_rate,
+            efficiency=factors,
         )
 
     est = at(run.concurrency)
@@ -190,6 +251,9 @@ def validate(
     for run in rows:
         if run.skip_reason is not None or run.quantity is None:
             skipped.append((run.row_id, run.skip_reason or "no quantity"))
+            continue
+        if run.rate is not None:
+            skipped.append((run.row_id, "open-loop request rate: needs the serving simulation"))
             continue
         try:
             est = estimate_run(run, overrides.get(run.engine))
