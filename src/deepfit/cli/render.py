@@ -260,6 +260,24 @@ def perf_view(data: dict[str, Any]) -> RenderableType:
     facts.add_row("bound by", data["bound"])
     facts.add_row("provenance", data["source"])
     parts: list[RenderableType] = [Text.from_markup(head), facts]
+    if "ttft_p50_s" in data:
+        pct = Table(
+            title=f"Simulated latency ({data['simulated_requests']:,} requests)",
+            title_justify="left",
+        )
+        for col in ("", "mean", "p50", "p90", "p99"):
+            pct.add_column(col, justify="left" if not col else "right")
+        for key, label in (
+            ("ttft", "TTFT"),
+            ("tpot", "TPOT"),
+            ("itl", "ITL"),
+            ("e2e", "end to end"),
+        ):
+            pct.add_row(
+                label,
+                *(f"{data[f'{key}_{q}_s'] * 1000:,.1f} ms" for q in ("mean", "p50", "p90", "p99")),
+            )
+        parts.append(pct)
     if "ops" in data:
         step = data["ops"]["decode_step"]
         table = Table(
@@ -347,13 +365,16 @@ def validate_view(data: dict[str, Any]) -> RenderableType:
                 f"{st['median_bias']:+.1%}",
             )
         parts.append(table)
-    factors = Table(title="fitted factors", title_justify="left")
-    for col in ("engine", "factors", "fitted on rows", "on a bound"):
+    f = data["factors"]
+    factors = Table(title="fitted terms (serving_terms.json)", title_justify="left")
+    for col in ("terms", "fitted on rows", "of groups", "on a bound"):
         factors.add_column(col)
-    for engine, f in data["factors"].items():
-        factors.add_row(
-            engine, str(f["count"]), str(f["fitted_on_rows"]), ", ".join(f["on_bound"]) or "none"
-        )
+    factors.add_row(
+        str(f["count"]),
+        str(f["fitted_on_rows"]),
+        str(f["fitted_on_groups"]),
+        ", ".join(f["on_bound"]) or "none",
+    )
     parts.append(factors)
     if data["rows"]:
         rows = Table(title="Rows", title_justify="left")

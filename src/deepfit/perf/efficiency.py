@@ -8,6 +8,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from ..hardware import Gpu
 from ..memory.engines import load_engine
 
 
@@ -27,6 +28,9 @@ class Efficiency:
     max_num_seqs_large_gpu: int
     max_batched_tokens: int
     calibrated: bool
+    layer_floor_s: float = 0.0  # a layer's kernels take at least this long (terms.py)
+    gemm_tile_rows: int = 0  # tensor-core tile rows of grouped MoE GEMMs (0: no tiling)
+    request_overhead_s: float = 0.0  # per request, outside the steps: added to TTFT
 
 
 #: Engine limits an override may set (a run's own --max-num-seqs ...); not efficiency factors.
@@ -40,16 +44,34 @@ def _raw() -> dict[str, Any]:
     return data
 
 
-def load_efficiency(engine: str, overrides: dict[str, float] | None = None) -> Efficiency:
-    """The engine's factors: fitted where a fit exists, else the defaults; ``overrides``
-    (a user's calibration profile) win over both."""
+def load_efficiency(
+    engine: str, overrides: dict[str, float] | None = None, gpu: Gpu | None = None
+) -> Efficiency:
+    """The engine's terms: its host overheads from ``serving_terms.json`` (fitted there) or
+    the defaults, the kernel terms, and on ``gpu`` its default limits for that GPU;
+    ``overrides`` (a user's calibration profile, a run's own limits) win over all."""
+    from . import terms
+
     name = load_engine(engine).name
     raw = _raw()
     entry = raw[name]
     values = dict(raw["defaults"])
-    values.update(entry.get("fitted", {}))
-    calibrated = bool(entry.get("fitted"))
+    values["moe_efficiency"] = terms.value("kernels.moe_bandwidth_efficiency")
+    values["layer_floor_s"] = terms.layer_floor(gpu)
+    values["gemm_tile_rows"] = terms.value("kernels.gemm_tile_rows")
+    overheads = terms.engine_overheads(name)
+    if overheads is not None:
+        (
+            values["step_overhead_s"],
+            values["token_overhead_s"],
+            values["request_overhead_s"],
+        ) = overheads
+    calibrated = overheads is not None and "_fitted" in terms.raw_terms()
     limits = {k: int(entry[k]) for k in _LIMITS}
+    per_gpu = terms.engine_limits(name, gpu) if gpu is not None else None
+    if per_gpu is not None:
+        limits["max_num_seqs"] = limits["max_num_seqs_large_gpu"] = per_gpu[0]
+        limits["max_batched_tokens"] = per_gpu[1]
     if overrides:
         factors = {k: v for k, v in overrides.items() if k not in _LIMITS}
         limits.update({k: int(v) for k, v in overrides.items() if k in _LIMITS})
@@ -68,27 +90,14 @@ def load_efficiency(engine: str, overrides: dict[str, float] | None = None) -> E
         max_num_seqs_large_gpu=limits["max_num_seqs_large_gpu"],
         max_batched_tokens=limits["max_batched_tokens"],
         calibrated=calibrated,
+        layer_floor_s=float(values["layer_floor_s"]),
+        gemm_tile_rows=int(values["gemm_tile_rows"]),
+        request_overhead_s=float(values.get("request_overhead_s", 0.0)),
     )
 
 
 def fitted_factors() -> dict[str, Any]:
-    """Per engine: the fitted factors, the rows they were fitted on, and those that sit on
-    a bound of the fit (``bounds`` in engines.json), for ``deepfit validate``."""
-    raw = _raw()
-    bounds: dict[str, list[float]] = raw.get("bounds", {})
-    out: dict[str, Any] = {}
-    for name, entry in raw.items():
-        fitted = entry.get("fitted") if isinstance(entry, dict) else None
-        if not fitted:
-            continue
-        factors = {k: v for k, v in fitted.items() if k in bounds}
-        on_bound = [
-            k for k, v in factors.items() if v <= bounds[k][0] + 1e-12 or v >= bounds[k][1] - 1e-12
-        ]
-        out[name] = {
-            "factors": factors,
-            "count": len(factors),
-            "fitted_on_rows": fitted.get("fitted_on_rows"),
-            "on_bound": on_bound,
-        }
-    return out
+    """The fitted serving terms counted against their rows (see ``terms.fitted_report``)."""
+    from .terms import fitted_report
+
+    return fitted_report()

@@ -134,6 +134,8 @@ class PublishedRun:
     prefix_hit_rate: float = 0.0  # share of prompt tokens a prefix cache serves
     max_num_seqs: int | None = None  # the engine's running-sequence cap, when the run set it
     max_batched_tokens: int | None = None  # the engine's per-step token budget, when set
+    closed_loop: bool = False  # clients keep ``concurrency`` requests in flight (a benchmark)
+    length_spread: float = 0.0  # request lengths uniform in mean x [1 - s, 1 + s]
 
     @property
     def covered(self) -> bool:

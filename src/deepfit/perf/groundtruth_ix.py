@@ -99,6 +99,9 @@ def _ix_deployment(row: dict[str, str], models: dict[str, str]) -> dict[str, obj
         "input_len": round(int(row["input_len"]) * RANGE_RATIO_MEAN),
         "output_len": round(int(row["output_len"]) * RANGE_RATIO_MEAN),
         "concurrency": int(row["concurrency"]),
+        "closed_loop": True,
+        # uniform [0.8 L, L] is mean 0.9 L x [1 - 1/9, 1 + 1/9]
+        "length_spread": (1 - RANGE_RATIO_MEAN) / RANGE_RATIO_MEAN,
         "quantity": quantity,
         "value": value,
     }

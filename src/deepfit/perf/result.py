@@ -34,6 +34,7 @@ class PerfEstimate:
     prefill_step: StepTime
     fits: bool
     notes: tuple[str, ...] = field(default=())
+    simulated: Any = None  # simulate.SimResult when a load shape was simulated
 
     @property
     def output_tokens_per_s_per_user(self) -> float:
@@ -60,6 +61,8 @@ class PerfEstimate:
             "fits": self.fits,
             "notes": list(self.notes),
         }
+        if self.simulated is not None:
+            out.update(self.simulated.to_dict())
         if ops:
             out["ops"] = {
                 name: _ops(step)

@@ -13,7 +13,7 @@ row with its reason.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import DeepfitError
@@ -22,6 +22,9 @@ from ..models import load_model
 from .api import estimate_perf
 from .groundtruth import PublishedRun, Quantity
 from .result import PerfEstimate
+from .simulate import Load, percentile
+
+__all__ = ["ErrorStats", "RowResult", "ValidationReport", "percentile", "validate"]
 
 
 @dataclass(frozen=True)
@@ -195,15 +198,14 @@ class ValidationReport:
         }
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile (numpy's default); NaN for no values."""
-    if not values:
-        return float("nan")
-    data = sorted(values)
-    pos = (len(data) - 1) * q / 100.0
-    lo = int(pos)
-    hi = min(lo + 1, len(data) - 1)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+def simulated_load(run: PublishedRun) -> Load | None:
+    """The load to simulate for ``run``: open-loop rows always; closed-loop benchmark TTFT
+    rows, whose TTFT is mostly the wait for a slot in the step (steady state has none)."""
+    if run.rate is not None:
+        return Load("rate", run.rate, arrivals="constant", length_spread=run.length_spread)
+    if run.closed_loop and run.quantity is Quantity.TTFT_S and isinstance(run.concurrency, int):
+        return Load("concurrency", run.concurrency, length_spread=run.length_spread)
+    return None
 
 
 def estimate_run(run: PublishedRun, efficiency: dict[str, float] | None = None) -> PerfEstimate:
@@ -214,6 +216,7 @@ def estimate_run(run: PublishedRun, efficiency: dict[str, float] | None = None) 
         factors["max_num_seqs"] = factors["max_num_seqs_large_gpu"] = run.max_num_seqs
     if run.max_batched_tokens is not None:
         factors["max_batched_tokens"] = run.max_batched_tokens
+    load = simulated_load(run)
 
     def at(concurrency: int | str) -> PerfEstimate:
         return estimate_perf(
@@ -232,12 +235,25 @@ def estimate_run(run: PublishedRun, efficiency: dict[str, float] | None = None) 
             dp_attention=run.dp_attention,
             prefix_hit_rate=run.prefix_hit_rate,
             efficiency=factors,
+            load=load,
         )
 
     est = at(run.concurrency)
     if run.requests is not None and run.requests < est.concurrency:
         est = at(run.requests)  # fewer requests than the engine could run at once
     return est
+
+
+def predicted_value(run: PublishedRun, est: PerfEstimate) -> float:
+    """The estimate's number for ``run``'s quantity (a simulated percentile where asked)."""
+    assert run.quantity is not None
+    sim = est.simulated
+    if sim is not None and run.quantity is not Quantity.OUTPUT_TOKENS_PER_S:
+        dist = getattr(sim, run.quantity.attribute.removesuffix("_s"))
+        if run.percentile is None:
+            return float(dist.mean)
+        return float(getattr(dist, f"p{run.percentile:g}"))
+    return float(getattr(est, run.quantity.attribute))
 
 
 def validate(
@@ -248,18 +264,23 @@ def validate(
     overrides = efficiency_overrides or {}
     results: list[RowResult] = []
     skipped: list[tuple[str, str]] = []
+    memo: dict[tuple[PublishedRun, Load | None], PerfEstimate] = {}
     for run in rows:
         if run.skip_reason is not None or run.quantity is None:
             skipped.append((run.row_id, run.skip_reason or "no quantity"))
             continue
-        if run.rate is not None:
-            skipped.append((run.row_id, "open-loop request rate: needs the serving simulation"))
-            continue
+        # rows of one run (several metrics) share one estimate
+        key = (
+            replace(run, row_id="", quantity=None, value=0.0, percentile=None, assumptions=()),
+            simulated_load(run),
+        )
         try:
-            est = estimate_run(run, overrides.get(run.engine))
+            if key not in memo:
+                memo[key] = estimate_run(run, overrides.get(run.engine))
+            est = memo[key]
         except DeepfitError as exc:
             skipped.append((run.row_id, f"deepfit: {exc.message}"))
             continue
-        predicted = float(getattr(est, run.quantity.attribute))
+        predicted = predicted_value(run, est)
         results.append(RowResult(run, predicted, est.concurrency, est.source))
     return ValidationReport(tuple(results), tuple(skipped), dict(overrides))

@@ -28,6 +28,7 @@ class Plan:
     engine: str = "vllm"
     bound: str = "memory"
     price_offer: str | None = None
+    dp_attention: bool = False  # attention data-parallel over the tp ranks, experts by EP
 
     @property
     def per_gpu_tokens_per_s(self) -> float:

@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import BadInputError, InfeasibleError
 from ..hardware import Gpu
 from ..memory.engines import load_engine
-from ..memory.formats import load_format
+from ..memory.formats import WeightFormat, load_format
 from ..memory.kv import KvSpec, load_kv_dtype
 from ..models.loader import Model
 from ..perf.efficiency import load_efficiency
@@ -100,9 +100,7 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
     space = space or SearchSpace()
     _check(targets)
     start = time.perf_counter()
-    arch = model.arch
-    profile = load_engine(space.engine)
-    eff = load_efficiency(space.engine)
+    load_engine(space.engine)  # an unknown engine fails here, before any work
     gpus = candidate_gpus(space.gpus)
     if not gpus:
         raise BadInputError(
@@ -125,41 +123,16 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
                 ok.append(g)
         if not ok:
             continue
-        facts = gpu_facts(ok, fmt)
         price_of = {g.name: prices[gpus.index(g)] for g in ok}
-        for kv_name in space.kv_dtypes:
-            kv_dtype = load_kv_dtype(kv_name, "bf16")
-            for fam in layouts(arch, space.max_gpus):
-                layout = fam.layout()
-                kv = KvSpec(kv_dtype, mla_latent=profile.mla_latent, tp=layout.tp)
-                stages = stage_shapes(
-                    arch, fmt, kv, layout, profile, targets.input_len, targets.output_len
-                )
-                fraction = profile.memory_fraction(layout.tp) or 0.9
-                res = evaluate_shape(
-                    stages,
-                    arch,
-                    layout,
-                    facts,
-                    eff,
-                    profile,
-                    fraction,
-                    targets.input_len,
-                    targets.output_len,
-                    list(SWEEP),
-                )
-                count += _collect(
-                    res,
-                    fam,
-                    fmt.name,
-                    kv_dtype.value,
-                    ok,
-                    price_of,
-                    targets,
-                    space,
-                    families,
-                    found,
-                )
+        # the engine's defaults (running sequences, step tokens) and the kernel floor depend
+        # on the GPU: one evaluation per set of GPUs that share them
+        by_limits: dict[tuple[int, int, int, float], list[Gpu]] = {}
+        for g in ok:
+            e = load_efficiency(space.engine, gpu=g)
+            key = (e.max_num_seqs, e.max_num_seqs_large_gpu, e.max_batched_tokens, e.layer_floor_s)
+            by_limits.setdefault(key, []).append(g)
+        for group in by_limits.values():
+            count += _search_format(model, targets, space, fmt, group, price_of, families, found)
     elapsed = time.perf_counter() - start
     plans = best_plans(found, targets.objective)
     notes_list: list[str] = []
@@ -191,6 +164,60 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
         seconds=elapsed,
         notes=notes,
     )
+
+
+def _search_format(
+    model: Model,
+    targets: Targets,
+    space: SearchSpace,
+    fmt: WeightFormat,
+    gpus: list[Gpu],
+    price_of: dict[str, tuple[float | None, str | None]],
+    families: dict[tuple[str, str], _Family],
+    found: list[Plan],
+) -> int:
+    """Every layout, KV dtype and concurrency of ``fmt`` on ``gpus`` (which share the
+    engine's limits); returns how many candidates were scored."""
+    arch = model.arch
+    profile = load_engine(space.engine)
+    eff = load_efficiency(space.engine, gpu=gpus[0])
+    facts = gpu_facts(gpus, fmt)
+    count = 0
+    for kv_name in space.kv_dtypes:
+        kv_dtype = load_kv_dtype(kv_name, "bf16")
+        for fam in layouts(arch, space.max_gpus):
+            layout = fam.layout()
+            kv_tp = 1 if layout.attention_dp else layout.tp
+            kv = KvSpec(kv_dtype, mla_latent=profile.mla_latent, tp=kv_tp)
+            stages = stage_shapes(
+                arch, fmt, kv, layout, profile, targets.input_len, targets.output_len
+            )
+            fraction = profile.memory_fraction(layout.tp) or 0.9
+            res = evaluate_shape(
+                stages,
+                arch,
+                layout,
+                facts,
+                eff,
+                profile,
+                fraction,
+                targets.input_len,
+                targets.output_len,
+                list(SWEEP),
+            )
+            count += _collect(
+                res,
+                fam,
+                fmt.name,
+                kv_dtype.value,
+                gpus,
+                price_of,
+                targets,
+                space,
+                families,
+                found,
+            )
+    return count
 
 
 def _quality_floor(model: Model, fmt: str, targets: Targets, unknown: list[str]) -> str | None:
@@ -247,7 +274,9 @@ def _collect(
     taken = np.zeros_like(slo)
     for dp in replicas(fam, space.max_gpus):
         n_gpus = fam.tp * fam.pp * dp
-        tokens = running[None, :] * dp / res.tpot  # (G, N) output tokens/s
+        # (G, N) output tokens/s; one sequence alone pays its own prefill (as estimate_perf)
+        alone = (running[None, :] * dp == 1) * res.prefill / targets.output_len
+        tokens = running[None, :] * dp / (res.tpot + alone)
         count += tokens.size
         for gi, gpu in enumerate(gpus):
             acc = families[(gpu.name, fmt)]
@@ -332,6 +361,7 @@ def _plan(
         pp=fam.pp,
         ep=fam.ep,
         dp=dp,
+        dp_attention=fam.attention_dp,
         concurrency=conc,
         ttft_s=float(res.ttft[gi, ni]),
         tpot_s=float(res.tpot[gi, ni]),
