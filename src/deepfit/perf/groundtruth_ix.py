@@ -80,6 +80,10 @@ def _ix_deployment(row: dict[str, str], models: dict[str, str]) -> dict[str, obj
     if gpu is None:
         raise Skip(f"hardware {row['hardware']!r} is not in deepfit's GPU catalogue")
     engine = _engine(row["engine"], row.get("engine_version", ""))
+    if engine == "trtllm-cpp":
+        # InferenceX serves TensorRT-LLM with trtllm-serve (the 1.x PyTorch flow); older
+        # rows just lack the image tag
+        engine = "trtllm"
     gpus = int(row["gpu_count"])
     tp, ep, dpa = _ix_parallelism(row["parallelism"])
     if tp != gpus:

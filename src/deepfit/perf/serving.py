@@ -45,7 +45,8 @@ def pipeline_step(
     for stage, layers in enumerate(stage_layers(arch.num_layers, layout.pp)):
         ops = step_ops(arch, fmt, kv, layout, stage, layers, shape)
         comm = step_comm(arch, gpu, layout, layers, shape.tokens)
-        t = step_time(ops, comm, gpu, fmt, eff, shape.tokens, len(layers))
+        # host time per token is per sampled token (decoding sequences), not per prompt token
+        t = step_time(ops, comm, gpu, fmt, eff, shape.decode_tokens, len(layers))
         if slowest is None or t.seconds > slowest.seconds:
             slowest = t
     assert slowest is not None

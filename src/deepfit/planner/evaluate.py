@@ -122,7 +122,7 @@ def _stage_times(
         "infiniband"
     )
     comm = per_token * tokens / eff.comm_efficiency + alpha
-    total = total + comm + eff.step_overhead_s + eff.token_overhead_s * tokens
+    total = total + comm + eff.step_overhead_s + eff.token_overhead_s * decode
     return total, mem_part, comm * np.ones(shape), comp_part
 
 
