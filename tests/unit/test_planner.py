@@ -233,3 +233,11 @@ def test_quality_floor_rejects_cited_losses_and_says_what_is_unknown() -> None:
     assert kinds.get("H100 SXM x fp8") == "quality"
     assert all(p.weights != "fp8" for p in result.plans)
     assert any("awq-int4" in n for n in result.notes)
+
+
+def test_moe_layouts_include_dp_attention_with_ep() -> None:
+    fams = list(layouts(load_model("deepseek-v3").arch, 8))
+    assert LayoutFamily(8, 1, 8, attention_dp=True) in fams
+    assert LayoutFamily(8, 1, 8) in fams
+    assert not any(f.attention_dp for f in layouts(load_model("qwen2.5-7b").arch, 8))
+    assert 48 in SWEEP and 96 in SWEEP  # between powers of two

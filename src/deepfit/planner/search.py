@@ -131,8 +131,8 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
             e = load_efficiency(space.engine, gpu=g)
             key = (e.max_num_seqs, e.max_num_seqs_large_gpu, e.max_batched_tokens, e.layer_floor_s)
             by_limits.setdefault(key, []).append(g)
-        for group in by_limits.values():
-            count += _search_format(model, targets, space, fmt, group, price_of, families, found)
+        groups = list(by_limits.values())
+        count += _search_format(model, targets, space, fmt, groups, price_of, families, found)
     elapsed = time.perf_counter() - start
     plans = best_plans(found, targets.objective)
     notes_list: list[str] = []
@@ -171,17 +171,16 @@ def _search_format(
     targets: Targets,
     space: SearchSpace,
     fmt: WeightFormat,
-    gpus: list[Gpu],
+    groups: list[list[Gpu]],
     price_of: dict[str, tuple[float | None, str | None]],
     families: dict[tuple[str, str], _Family],
     found: list[Plan],
 ) -> int:
-    """Every layout, KV dtype and concurrency of ``fmt`` on ``gpus`` (which share the
-    engine's limits); returns how many candidates were scored."""
+    """Every layout, KV dtype and concurrency of ``fmt`` on each group of GPUs (a group
+    shares the engine's limits); returns how many candidates were scored."""
     arch = model.arch
     profile = load_engine(space.engine)
-    eff = load_efficiency(space.engine, gpu=gpus[0])
-    facts = gpu_facts(gpus, fmt)
+    per_group = [(g, load_efficiency(space.engine, gpu=g[0]), gpu_facts(g, fmt)) for g in groups]
     count = 0
     for kv_name in space.kv_dtypes:
         kv_dtype = load_kv_dtype(kv_name, "bf16")
@@ -193,30 +192,31 @@ def _search_format(
                 arch, fmt, kv, layout, profile, targets.input_len, targets.output_len
             )
             fraction = profile.memory_fraction(layout.tp) or 0.9
-            res = evaluate_shape(
-                stages,
-                arch,
-                layout,
-                facts,
-                eff,
-                profile,
-                fraction,
-                targets.input_len,
-                targets.output_len,
-                list(SWEEP),
-            )
-            count += _collect(
-                res,
-                fam,
-                fmt.name,
-                kv_dtype.value,
-                gpus,
-                price_of,
-                targets,
-                space,
-                families,
-                found,
-            )
+            for gpus, eff, facts in per_group:
+                res = evaluate_shape(
+                    stages,
+                    arch,
+                    layout,
+                    facts,
+                    eff,
+                    profile,
+                    fraction,
+                    targets.input_len,
+                    targets.output_len,
+                    list(SWEEP),
+                )
+                count += _collect(
+                    res,
+                    fam,
+                    fmt.name,
+                    kv_dtype.value,
+                    gpus,
+                    price_of,
+                    targets,
+                    space,
+                    families,
+                    found,
+                )
     return count
 
 
