@@ -8,6 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# No test depends on how fast this machine is: hypothesis' per-example deadline and its
+# too-slow health check are timing assertions, off everywhere (a busy CI machine passes).
+settings.register_profile("deepfit", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("deepfit")
 
 CONFIG_DIR = Path(str(resources.files("deepfit.models").joinpath("data", "configs")))
 
@@ -29,6 +35,8 @@ def hf_id(path: Path) -> str:
 def _isolated_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Tests never read or write the user's cache (e.g. a measured CPU profile)."""
+    """Tests never read or write the user's cache (e.g. a measured CPU profile) or config
+    (e.g. a calibration profile)."""
     monkeypatch.setenv("DEEPFIT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("DEEPFIT_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
     monkeypatch.delenv("DEEPFIT_MEASURE_CPU", raising=False)

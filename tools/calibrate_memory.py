@@ -9,7 +9,7 @@ whose config number is even (the held-in half; odd ones are held out for validat
 - CUDA-graph memory = c + d * layers on the GPU;
 - memory outside torch: the median of the single-GPU, TP>1 and PP-only rows.
 
-Writes the result into src/deepfit/memory/data/engines.json under vllm.fitted, with the
+Writes the result into src/deepfit/engines/vllm/engine.json under memory.fitted, with the
 rows used and the residuals. Run: python tools/calibrate_memory.py
 """
 
@@ -27,7 +27,7 @@ from deepfit.models import load_model
 from deepfit.units import GiB
 
 ROOT = Path(__file__).resolve().parents[1]
-ENGINES = ROOT / "src/deepfit/memory/data/engines.json"
+ENGINE_JSON = ROOT / "src/deepfit/engines/vllm/engine.json"
 MODEL_MAP = ROOT / "tests/validation/groundtruth_models.csv"
 
 
@@ -88,9 +88,9 @@ def main() -> None:
         "the llm-d-planner vLLM 0.19 H100 sweep (shared/groundtruth/memory.csv); "
         "max_num_batched_tokens 8192, max_num_seqs default",
     }
-    data = json.loads(ENGINES.read_text())
-    data["vllm"]["fitted"] = fitted
-    ENGINES.write_text(json.dumps(data, indent=2) + "\n")
+    data = json.loads(ENGINE_JSON.read_text())
+    data["memory"]["fitted"] = fitted
+    ENGINE_JSON.write_text(json.dumps(data, indent=2) + "\n")
     print(json.dumps(fitted, indent=2))
 
 

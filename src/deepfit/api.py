@@ -2,20 +2,63 @@
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from .export import Export, ExportRequest, export_config
-from .hardware import list_gpus, load_gpu
-from .memory import MemoryEstimate, estimate_memory
-from .memory.advice import what_would_fit
-from .memory.offload import OffloadPlan, llamacpp_offload
-from .models import Model, catalog, count_params, load_model, model_from_config
-from .models.loader import bundled_model
-from .perf import PerfEstimate, estimate_perf
-from .perf.matrix import precision_matrix
-from .planner import PlanResult, SearchSpace, Targets
-from .planner import search as plan
-from .train import TrainEstimate, estimate_training
+if TYPE_CHECKING:
+    from .engines import load_engine
+    from .export import Export, ExportRequest, export_config
+    from .hardware import Gpu, list_gpus, load_gpu
+    from .memory import MemoryEstimate, estimate_memory
+    from .memory.advice import what_would_fit
+    from .memory.offload import OffloadPlan, llamacpp_offload
+    from .models import Model, count_params, load_model, model_from_config
+    from .models.checkpoint import CheckpointBytes
+    from .perf import PerfEstimate, estimate_perf
+    from .perf.calibration import Calibration
+    from .perf.matrix import precision_matrix
+    from .planner import PlanResult, SearchSpace, Targets
+    from .planner import search as plan
+    from .train import TrainEstimate, estimate_training
+
+#: public name -> (module, name there): imported on first use, so a command loads only the
+#: parts it calls (``deepfit memory`` never imports the exporters, planner or training).
+_LAZY = {
+    "Export": (".export", "Export"),
+    "ExportRequest": (".export", "ExportRequest"),
+    "export_config": (".export", "export_config"),
+    "list_gpus": (".hardware", "list_gpus"),
+    "load_engine": (".engines", "load_engine"),
+    "load_gpu": (".hardware", "load_gpu"),
+    "MemoryEstimate": (".memory", "MemoryEstimate"),
+    "estimate_memory": (".memory", "estimate_memory"),
+    "what_would_fit": (".memory.advice", "what_would_fit"),
+    "OffloadPlan": (".memory.offload", "OffloadPlan"),
+    "llamacpp_offload": (".memory.offload", "llamacpp_offload"),
+    "Model": (".models", "Model"),
+    "count_params": (".models", "count_params"),
+    "load_model": (".models", "load_model"),
+    "model_from_config": (".models", "model_from_config"),
+    "PerfEstimate": (".perf", "PerfEstimate"),
+    "estimate_perf": (".perf", "estimate_perf"),
+    "precision_matrix": (".perf.matrix", "precision_matrix"),
+    "PlanResult": (".planner", "PlanResult"),
+    "SearchSpace": (".planner", "SearchSpace"),
+    "Targets": (".planner", "Targets"),
+    "plan": (".planner", "search"),
+    "TrainEstimate": (".train", "TrainEstimate"),
+    "estimate_training": (".train", "estimate_training"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    found = _LAZY.get(name)
+    if found is None:
+        raise AttributeError(f"module 'deepfit.api' has no attribute {name!r}")
+    value = getattr(import_module(found[0], __package__), found[1])
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Export",
@@ -28,6 +71,7 @@ __all__ = [
     "Targets",
     "TrainEstimate",
     "catalog_summary",
+    "checkpoint_bytes",
     "count_params",
     "estimate_memory",
     "estimate_perf",
@@ -35,17 +79,52 @@ __all__ = [
     "export_config",
     "list_gpus",
     "llamacpp_offload",
+    "load_engine",
     "load_gpu",
     "load_model",
     "model_from_config",
     "plan",
     "precision_matrix",
+    "user_calibration",
     "what_would_fit",
 ]
 
 
+def checkpoint_bytes(
+    model: Model, location: str | None = None, *, hub: bool = False
+) -> CheckpointBytes | None:
+    """Exact weight bytes from checkpoint headers: ``location`` (a .safetensors or .gguf
+    path or URL), else with ``hub`` the model's Hugging Face repository; None when neither
+    applies (a local config without a checkpoint). Reads headers only; results are cached."""
+    from .models.catalog import HUB_ID
+    from .models.checkpoint import hub_checkpoint, read_checkpoint
+
+    layers = model.arch.num_layers
+    if location:
+        return read_checkpoint(location, layers)
+    if hub and model.origin in ("bundled", "hub") and HUB_ID.match(model.id):
+        return hub_checkpoint(model.id, num_layers=layers)
+    return None
+
+
+def user_calibration(engine: str, gpu: Gpu) -> Calibration | None:
+    """The user's own efficiency factors for ``engine`` on ``gpu`` (written by ``deepfit
+    calibrate`` into their config folder), or None. The core never reads this file itself:
+    adapters pass the result to :func:`estimate_perf` as ``efficiency``."""
+    from .measure.profile import profile_key, profile_overrides
+    from .perf.calibration import Calibration, Provenance
+
+    factors = profile_overrides(engine, gpu.name)
+    if not factors:
+        return None
+    return Calibration(factors, Provenance.CALIBRATED, origin=profile_key(engine, gpu.name))
+
+
 def catalog_summary() -> list[dict[str, Any]]:
     """Every bundled model with its family and exact total/active parameter counts."""
+    from .models import catalog
+    from .models.loader import bundled_model
+
     rows = []
     for entry in catalog():
         if not entry.bundled:

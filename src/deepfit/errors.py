@@ -35,6 +35,10 @@ class UnknownGpuError(BadInputError):
     """A GPU name that is not in the hardware catalogue."""
 
 
+class UnknownEngineError(BadInputError):
+    """An engine name that is in no engine folder (see deepfit/engines/)."""
+
+
 class ConfigError(BadInputError):
     """A model config.json that is malformed, hostile or inconsistent."""
 

@@ -38,3 +38,32 @@ def human_bytes(n_bytes: float) -> str:
         if abs(n_bytes) >= div:
             return f"{n_bytes / div:.2f} {suffix}"
     return f"{n_bytes:.0f} B"
+
+
+#: Token-count suffixes. Lower-case k and m are decimal, upper-case K and M binary (vLLM's
+#: convention for --max-model-len: 32k = 32,000, 32K = 32,768, 1M = 1,048,576); B and T
+#: (any case) are billions and trillions, for training-token totals.
+TOKEN_SUFFIXES = {
+    "k": 1000,
+    "K": 1024,
+    "m": 1000**2,
+    "M": 1024**2,
+    "b": 1000**3,
+    "B": 1000**3,
+    "t": 1000**4,
+    "T": 1000**4,
+}
+
+
+def parse_token_count(text: str) -> int:
+    """A token count as people write it: ``4096``, ``32k``, ``128K``, ``1M``, ``1.5k``,
+    ``15.6e12``, ``2T``. Raises ValueError for anything else or a fractional count."""
+    raw = text.strip().replace(",", "").replace("_", "")
+    scale = TOKEN_SUFFIXES.get(raw[-1:], 1) if raw else 1
+    number = raw[:-1] if scale != 1 else raw
+    if not number or len(number) > 40:
+        raise ValueError(text)
+    value = float(number) * scale
+    if value != value or value in (float("inf"), float("-inf")) or not value.is_integer():
+        raise ValueError(text)
+    return int(value)

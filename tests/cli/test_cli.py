@@ -58,7 +58,7 @@ def test_models_and_gpus_json() -> None:
         ["info", "deepseek-v3", "--bogus"],
         ["frobnicate"],
         ["info", "/nonexistent/dir/config.json/.."],
-        ["info", "deepseek-33b"],
+        ["info", "deepseek-r1-14b"],
     ],
 )
 def test_bad_input_one_line_exit_2(args: list[str]) -> None:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -110,10 +109,8 @@ def test_bad_input_exits_2_with_one_line(args: list[str]) -> None:
     assert "Traceback" not in out.stderr
 
 
-def test_table_output_and_speed(capsys: pytest.CaptureFixture[str]) -> None:
-    main(["train", "deepseek-7b", "--gpu", "A100-80GB", "--gpus", "8"])  # warm caches
-    capsys.readouterr()
-    start = time.perf_counter()
+def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
+    # speed is measured by benchmarks/cli_start.py, never asserted in a test
     assert main(["train", "deepseek-236b", "--gpu", "H100", "--gpus", "64", "--zero", "3"]) == 0
-    assert time.perf_counter() - start < 0.3
-    assert "per GPU" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "per GPU" in out and "GiB" in out

@@ -143,7 +143,7 @@ def test_unknown_names(name: str) -> None:
 
 def test_known_name_without_bundled_config_asks_for_hub() -> None:
     with pytest.raises(UnknownModelError, match="not bundled") as info:
-        load_model("deepseek-33b")
+        load_model("deepseek-r1-14b")
     assert "--hub" in info.value.hint
 
 

@@ -6,13 +6,16 @@ Timing is never asserted beyond plausibility: a 2-core VM and a 64-core server b
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from deepfit.errors import BadInputError
-from deepfit.hardware import UNKNOWN, load_gpu, probe_cpu
+from deepfit.hardware import NOT_SUPPORTED, UNKNOWN, load_gpu, probe_cpu
 from deepfit.hardware import cpu_measure as cm
 from deepfit.hardware.cpu_measure import CpuMeasurement
 
@@ -152,7 +155,10 @@ def test_probe_uses_the_cache() -> None:
     for cpu in (probe_cpu(), load_gpu("cpu")):
         assert cpu.require_mem_bandwidth_bytes_per_s() == 42e9
         assert cpu.peak_flops("fp32") == 321e9
-        assert cpu.peak_ops_per_s.bf16 is UNKNOWN  # only measured formats get a number
+        # only measured formats get a number; 16-bit floats without one run as fp32
+        assert cpu.peak_ops_per_s.bf16 is NOT_SUPPORTED
+        assert cpu.peak_ops_per_s.int8 is UNKNOWN
+        assert "computed as fp32 (upcast)" in cpu.notes
         assert "measured on this machine 2025-01-02 (numpy 9.9.9, 2 threads)" in cpu.source
         assert "1024x1024 matmul" in cpu.notes
         assert "a note" in cpu.notes
@@ -204,3 +210,43 @@ def test_missing_numpy_is_a_bad_input_error(monkeypatch: pytest.MonkeyPatch) -> 
 def test_seconds_must_be_positive() -> None:
     with pytest.raises(BadInputError):
         cm.measure_cpu(seconds=0)
+
+
+def _cli_cpu(cache: Path) -> subprocess.CompletedProcess[str]:
+    args = ["memory", "qwen2.5-7b", "--gpu", "cpu", "--engine", "llamacpp", "--json"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPFIT_CPU_")}
+    return subprocess.run(
+        [sys.executable, "-m", "deepfit", *args],
+        capture_output=True,
+        text=True,
+        env={**env, "DEEPFIT_CACHE_DIR": str(cache)},
+        timeout=120,
+    )
+
+
+def test_gpu_cpu_measures_on_first_use_and_keeps_the_noise(tmp_path: Path) -> None:
+    pytest.importorskip("numpy")
+    first = _cli_cpu(tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "measuring this machine's memory bandwidth" in first.stderr
+    assert "repeats within" in first.stderr
+    json.loads(first.stdout)  # stdout stays the answer
+    entry = next(iter(json.loads((tmp_path / cm.CACHE_FILE).read_text())["machines"].values()))
+    assert set(entry["spread"]) >= {"read_bandwidth", "fp32_matmul"}
+    assert all(v >= 0 for v in entry["spread"].values())
+    again = _cli_cpu(tmp_path)
+    assert again.returncode == 0 and "measuring" not in again.stderr
+
+
+def test_a_busy_measurement_warns_on_every_use_and_says_how_to_redo_it(tmp_path: Path) -> None:
+    busy = replace(_fake(), notes=("the machine was busy (1-minute load average 3.0 on 2 cores)",))
+    cm.save_measurement(busy, environ={"DEEPFIT_CACHE_DIR": str(tmp_path)})
+    # the cache is keyed by this machine: rewrite the key the CLI will look up
+    path = tmp_path / cm.CACHE_FILE
+    data = json.loads(path.read_text())
+    data["machines"] = {cm.cache_key(): next(iter(data["machines"].values()))}
+    path.write_text(json.dumps(data))
+    out = _cli_cpu(tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "measured when the machine was busy" in out.stderr
+    assert f"delete {path}" in out.stderr and "measuring" not in out.stderr

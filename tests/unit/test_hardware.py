@@ -186,17 +186,36 @@ def test_bf16_on_turing_and_volta_is_not_supported() -> None:
 
 
 def test_unknown_numbers_raise_catalog_error_not_guess() -> None:
-    # SOURCES.md "Not sourced": RTX 3090 BF16, GB300 memory size, A800 memory bandwidth.
-    rtx3090 = load_gpu("RTX3090")
-    assert rtx3090.supports("bf16")  # unknown is not unsupported
-    assert rtx3090.peak_ops_per_s.bf16 is UNKNOWN
+    # SOURCES.md "Not sourced": RTX 6000 Ada tensor TFLOPS, A800 memory bandwidth.
+    ada = load_gpu("RTX6000-Ada")
+    assert ada.supports("bf16")  # unknown is not unsupported
+    assert ada.peak_ops_per_s.bf16 is UNKNOWN
     with pytest.raises(CatalogError):
-        rtx3090.peak_flops("bf16")
-    with pytest.raises(CatalogError):
-        load_gpu("GB300").require_memory_bytes()
+        ada.peak_flops("bf16")
     with pytest.raises(CatalogError):
         load_gpu("A800").require_mem_bandwidth_bytes_per_s()
-    assert "memory_bytes" in load_gpu("GB300").to_dict()["unknown_fields"]
+    assert "mem_bandwidth_bytes_per_s" in load_gpu("A800").to_dict()["unknown_fields"]
+    assert load_gpu("A800").unusable_for()["perf"] == "no sourced memory bandwidth"
+    assert "memory" not in load_gpu("A800").unusable_for()
+
+
+def test_rtx3090_bf16_is_the_fp32_accumulate_rate() -> None:
+    # GA102 whitepaper, RTX 3090: BF16 tensor with FP32 accumulate 71 TFLOPS dense, half the
+    # FP16-accumulate 142 the fp16 column holds.
+    gpu = load_gpu("RTX3090")
+    assert gpu.peak_flops("bf16") == 71e12
+    assert gpu.peak_flops("bf16") == gpu.peak_flops("fp16") / 2
+
+
+def test_an_unsourced_rate_is_never_replaced_by_another() -> None:
+    """RTX 6000 Ada has an fp32 figure but no sourced tensor rate: the roofline must not
+    run its bf16 matmuls at the fp32 peak (4x slower than the card), it must say so."""
+    from deepfit.perf.roofline import matmul_dtype
+
+    with pytest.raises(CatalogError):
+        matmul_dtype(load_gpu("RTX6000-Ada"), "bf16")
+    assert matmul_dtype(load_gpu("V100"), "bf16") == "fp16"  # V100 has no bf16 at all
+    assert matmul_dtype(load_gpu("A100-80GB"), "fp8") == "bf16"  # weight-only upcast
 
 
 def test_unknown_compute_format_is_bad_input() -> None:

@@ -114,6 +114,24 @@ def test_prediction_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert level["comparison"]["input_len"] == 12
 
 
+def test_readme_form_without_engine_predicts_for_vllm_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README: `deepfit bench URL --concurrency 1,8,32 --model qwen2.5-7b --gpu H100 -o F`."""
+    with fake_server("--tpot", "0.001") as (url, _):
+        rc = _bench(url, tmp_path / "r.jsonl", "--requests", "2", "--model", "qwen2.5-7b")
+        assert rc == 2  # --model without --gpu: no prediction possible
+        capsys.readouterr()
+        rc = _bench(
+            url, tmp_path / "r.jsonl", "--requests", "2", "--model", "qwen2.5-7b", "--gpu", "H100"
+        )
+    assert rc == 0
+    data = json.loads(capsys.readouterr().out)
+    assert "predictions assume vllm" in data["notes"][0]
+    assert data["levels"][0]["comparison"]["rows"]
+    assert data["run"]["deployment"]["engine"] == "vllm"
+
+
 def test_dead_server_is_an_error_not_a_crash(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

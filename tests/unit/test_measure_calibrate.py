@@ -91,3 +91,18 @@ def test_results_without_deployment_are_a_clear_error(
         w.write(RunHeader("r1", "u", "completions", "m", Deployment(), {}, "t").to_dict())
     assert cli(["calibrate", str(results)]) == 2
     assert "--model/--gpu/--engine" in capsys.readouterr().err
+
+
+def test_results_whose_requests_all_failed_say_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run that names its deployment but has no successful request is not a header
+    problem: calibrate says every request failed, and how."""
+    bench = tmp_path / "r.jsonl"
+    args = ["bench", "http://127.0.0.1:9", "-o", str(bench), "--requests", "2", "--json"]
+    assert cli([*args, "--model", "qwen2.5-7b", "--gpu", "H100"]) == 2  # nothing listens on 9
+    capsys.readouterr()
+    assert cli(["calibrate", str(bench), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "no request in these files succeeded (2 requests; errors: ConnectError x2)" in err
+    assert "--model/--gpu/--engine" not in err

@@ -107,20 +107,3 @@ def test_more_tp_never_more_weights_per_gpu(cfg: dict[str, Any], tp: int) -> Non
     one = estimate_memory(model, GPU, gpus=tp, tp=tp, context=1024)
     two = estimate_memory(model, GPU, gpus=2 * tp, tp=2 * tp, context=1024)
     assert two.per_gpu.weights <= one.per_gpu.weights
-
-
-@COMMON
-@given(
-    configs(),
-    ENGINES,
-    st.integers(1, 1 << 20),
-    st.integers(1, 256),
-    st.sampled_from(["L4", "H100", "RTX4090", "T4"]),
-)
-def test_fits_agrees_with_total(
-    cfg: dict[str, Any], engine: str, ctx: int, batch: int, gpu: str
-) -> None:
-    est = estimate_memory(
-        model_from_config(_big(cfg)), load_gpu(gpu), context=ctx, batch=batch, engine=engine
-    )
-    assert est.fits == (est.per_gpu.total <= est.gpu_memory_bytes)

@@ -7,8 +7,8 @@ import itertools
 import pytest
 
 from deepfit import estimate_memory, estimate_perf, load_gpu, load_model
+from deepfit.engines import load_engine
 from deepfit.errors import BadInputError
-from deepfit.memory.engines import load_engine
 from deepfit.memory.formats import load_format
 from deepfit.memory.kv import KvSpec, load_kv_dtype
 from deepfit.perf.efficiency import load_efficiency
@@ -241,3 +241,22 @@ def test_moe_layouts_include_dp_attention_with_ep() -> None:
     assert LayoutFamily(8, 1, 8) in fams
     assert not any(f.attention_dp for f in layouts(load_model("qwen2.5-7b").arch, 8))
     assert 48 in SWEEP and 96 in SWEEP  # between powers of two
+
+
+def test_own_hardware_economics_come_with_the_plan() -> None:
+    """Break-even is part of the library's answer (the web page gets it too): purchase /
+    (cloud price x utilization - power at TDP x PUE x US$/kWh) per month of 730 hours."""
+    from deepfit.planner import OwnHardware
+
+    gpu = load_gpu("H100")
+    own = OwnHardware(25_000.0, years=4.0, usd_per_kwh=0.12, pue=1.3)
+    space = SearchSpace(gpus=["H100"], max_gpus=2, own=own)
+    result = search(load_model("qwen2.5-7b"), Targets(1024, 256), space)
+    econ = result.to_dict()["own_hardware"]
+    cloud = cloud_price(gpu)
+    assert gpu.tdp_watts == 700 and cloud is not None  # H100 SXM: 700 W (NVIDIA datasheet)
+    power = 0.700 * 1.3 * 0.12  # kW x PUE x US$/kWh
+    assert econ["cloud_usd_per_gpu_hour"] == cloud.usd_per_gpu_hour
+    assert econ["usd_per_gpu_hour"] == pytest.approx(25_000 / (4 * 8760) + power)
+    months = 25_000 / (cloud.usd_per_gpu_hour - power) / 730
+    assert econ["break_even_months"] == pytest.approx(months)

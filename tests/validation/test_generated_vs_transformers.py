@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 from deepfit.models import model_from_config
 
-from ..strategies import configs
+from ..strategies import configs, deepseek_v4_configs, qwen3_next_configs
 from .test_param_counts import _meta_count
 
 pytest.importorskip("transformers")
@@ -22,4 +22,22 @@ pytest.importorskip("transformers")
 )
 @given(configs())
 def test_generated_config_total_equals_transformers(cfg: dict[str, Any]) -> None:
+    assert model_from_config(cfg).params.total == _meta_count(cfg)
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(deepseek_v4_configs())
+def test_generated_deepseek_v4_total_equals_transformers(cfg: dict[str, Any]) -> None:
+    assert model_from_config(cfg).params.total == _meta_count(cfg)
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(qwen3_next_configs())
+def test_generated_qwen3_next_total_equals_transformers(cfg: dict[str, Any]) -> None:
     assert model_from_config(cfg).params.total == _meta_count(cfg)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..units import parse_token_count
+
 
 def positive_int(text: str, hi: int = 1 << 40) -> int:
     """A whole number in [1, hi]; scientific notation ("1e6") is accepted."""
@@ -12,9 +14,35 @@ def positive_int(text: str, hi: int = 1 << 40) -> int:
         value = int(float(text)) if "e" in text.lower() else int(text)
     except (ValueError, OverflowError):
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1 or value > hi:
-        raise argparse.ArgumentTypeError(f"{value} is out of range (1 .. {hi})")
+    return _in_range(value, hi)
+
+
+def _in_range(value: int, hi: int) -> int:
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    if value > hi:
+        raise argparse.ArgumentTypeError(f"{value:,} is more than the largest allowed, {hi:,}")
     return value
+
+
+#: The longest sequence or workload length deepfit takes (2^30 tokens).
+MAX_TOKENS = 1 << 30
+
+
+def tokens(text: str, hi: int = MAX_TOKENS) -> int:
+    """A token count: 4096, 32k (32,000), 32K (32,768), 128K, 1M, 1.5k, 1e6."""
+    try:
+        value = parse_token_count(text)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a token count (e.g. 4096, 32k = 32,000, 32K = 32,768, 1M)"
+        ) from None
+    return _in_range(value, hi)
+
+
+def token_total(text: str) -> int:
+    """A training-token total: 15.6e12, 2T, 500B (up to 10^18)."""
+    return tokens(text, 10**18)
 
 
 def _number(text: str) -> float:

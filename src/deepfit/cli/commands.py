@@ -44,11 +44,14 @@ def memory(args: argparse.Namespace) -> int:
         engine=args.engine,
         memory_fraction=args.gpu_memory_utilization,
         dp_attention=args.dp_attention,
+        checkpoint=(ckpt := api.checkpoint_bytes(model, args.checkpoint, hub=args.hub)),
     )
     data = result.to_dict()
+    if ckpt is not None:
+        data["checkpoint"] = ckpt.to_dict()
     if not result.fits:
         data["would_fit"] = api.what_would_fit(model, gpu, result)
-    if result.engine == "llamacpp" and result.gpus == 1:
+    if api.load_engine(result.engine).layer_offload and result.gpus == 1:
         options = [False, True] if model.arch.is_moe else [False]
         data["llamacpp_offload"] = [
             api.llamacpp_offload(
@@ -83,6 +86,7 @@ def perf(args: argparse.Namespace) -> int:
         prefix_hit_rate=args.prefix_hit_rate,
         spec_tokens=args.spec_tokens,
         spec_acceptance=args.spec_acceptance,
+        efficiency=api.user_calibration(args.engine, gpu),
     )
     if args.matrix:
         rows = api.precision_matrix(model, gpu, **common)
@@ -126,9 +130,20 @@ def validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan_formats(args: argparse.Namespace, model: Any) -> tuple[str, ...]:
+    from ..errors import BadInputError
+    from ..planner import SearchSpace
+    from ..planner.quality import lossless_formats
+
+    if args.lossless and args.weights:
+        raise BadInputError("--lossless and --weights both choose formats", "keep one of them")
+    if args.lossless:
+        return lossless_formats(model)
+    return tuple(args.weights) if args.weights else SearchSpace().formats
+
+
 def plan(args: argparse.Namespace) -> int:
     from ..planner import OwnHardware, SearchSpace, Targets, load_scenario, read_prices, search
-    from ..planner.cost import cloud_price
     from ..planner.plot import write_plot
 
     model = api.load_model(args.model, hub=args.hub)
@@ -165,7 +180,7 @@ def plan(args: argparse.Namespace) -> int:
         gpus=args.gpu,
         max_gpus=args.max_gpus,
         engine=args.engine,
-        formats=tuple(args.weights) if args.weights else SearchSpace().formats,
+        formats=_plan_formats(args, model),
         prices=read_prices(args.prices) if args.prices else {},
         own=own,
     )
@@ -173,17 +188,6 @@ def plan(args: argparse.Namespace) -> int:
     data = result.to_dict()
     if preset is not None:
         data["scenario"] = {"name": preset.name, "description": preset.description}
-    if own is not None and result.plans:
-        best = result.plans[0]
-        gpu = api.load_gpu(best.gpu)
-        cloud = cloud_price(gpu)
-        data["own_hardware"] = {
-            "usd_per_gpu_hour": own.usd_per_gpu_hour(gpu),
-            "cloud_usd_per_gpu_hour": cloud.usd_per_gpu_hour if cloud else None,
-            "break_even_months": own.break_even_months(gpu, cloud.usd_per_gpu_hour)
-            if cloud
-            else None,
-        }
     if args.plot:
         data["plot"] = str(write_plot(data, args.plot))
     render.emit(data, args.json, render.plan_view)

@@ -156,7 +156,7 @@ def eval_command(args: argparse.Namespace) -> int:
 
 
 def compare_data(a: Path, b: Path) -> dict[str, Any]:
-    from ..measure.evaluate import compare_evals, read_evals
+    from ..measure.eval_compare import compare_evals, read_evals
 
     fa, fb = read_evals(a), read_evals(b)
     return {

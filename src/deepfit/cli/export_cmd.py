@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import BadInputError
 from .argtypes import fraction as _fraction
-from .argtypes import positive_int
+from .argtypes import positive_int, tokens
 
 
 def _count(text: str) -> int:
@@ -39,7 +39,7 @@ def add_export_parser(sub: Any) -> None:
     p.add_argument("--ep", type=_count, default=None, help="expert-parallel size")
     p.add_argument(
         "--context",
-        type=_count,
+        type=tokens,
         default=None,
         metavar="TOKENS",
         help="tokens per sequence (default: the model's maximum that fits)",
@@ -122,7 +122,7 @@ def _request(args: argparse.Namespace) -> tuple[str, str, Any]:
     base = ExportRequest(
         engine=args.engine,
         target=args.target,
-        gpus=args.gpus or 1,
+        gpus=args.gpus or (args.tp or 1) * (args.pp or 1),
         tp=args.tp,
         pp=args.pp or 1,
         ep=args.ep or 1,

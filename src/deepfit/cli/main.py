@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ..errors import BadInputError, DeepfitError
 from . import commands
@@ -19,12 +19,8 @@ from .argtypes import concurrency as _concurrency
 from .argtypes import fraction as _fraction
 from .argtypes import positive_float as _positive_float
 from .argtypes import positive_int as _positive_int
+from .argtypes import tokens as _tokens
 from .argtypes import unit_interval as _unit_interval
-from .eval_cmd import add_eval_parser
-from .export_cmd import add_export_parser
-from .measure_cmd import add_measure_parsers
-from .train_cmd import add_train_parser
-from .web_cmd import add_web_parsers
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,7 +34,38 @@ def _add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object (SI units)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Skipped:
+    """Stands in for the parser of a command that is not being run: every call is a no-op,
+    so a command pays only for its own arguments (argparse is slow to build 200 of them)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: self
+
+
+class _Only:
+    """The sub-command registry, building only the parser of ``only`` (None: all)."""
+
+    def __init__(self, sub: Any, only: str | None) -> None:
+        self.sub, self.only = sub, only
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if self.only is None or name == self.only:
+            return self.sub.add_parser(name, **kwargs)
+        return _Skipped()
+
+
+#: commands registered by other modules, imported only when one of them runs
+_EXTERNAL = (
+    (("train",), "train_cmd", "add_train_parser"),
+    (("export",), "export_cmd", "add_export_parser"),
+    (("bench", "calibrate", "monitor"), "measure_cmd", "add_measure_parsers"),
+    (("eval",), "eval_cmd", "add_eval_parser"),
+    (("serve", "report"), "web_cmd", "add_web_parsers"),
+)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with ``only``, just that command's arguments (a faster start)."""
     parser = _Parser(
         prog="deepfit",
         description="What hardware an LLM needs, and what it will do on it.",
@@ -46,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"deepfit {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub: Any = _Only(
+        parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser), only
+    )
 
     p = sub.add_parser("models", help="list the bundled model catalogue")
     _add_json(p)
@@ -75,10 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_deployment(p)
     p.add_argument(
         "--context",
-        type=_positive_int,
+        type=_tokens,
         default=None,
         metavar="TOKENS",
-        help="tokens per sequence, prompt + output (default: the model's maximum)",
+        help="tokens per sequence, prompt + output (default: the model's maximum); "
+        "32k = 32,000, 32K = 32,768, 1M = 1,048,576",
     )
     p.add_argument(
         "--batch",
@@ -86,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="sequences held at once (default 1)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="FILE_OR_URL",
+        help="size the weights exactly from a .safetensors or .gguf file's header (path or "
+        "URL; only the header is read); with --hub, the model repository's shard headers",
     )
     _add_json(p)
     p.set_defaults(func=commands.memory)
@@ -95,14 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_deployment(p)
     p.add_argument(
         "--input-len",
-        type=_positive_int,
+        type=_tokens,
         required=True,
         metavar="N",
         help="prompt tokens per request",
     )
     p.add_argument(
         "--output-len",
-        type=_positive_int,
+        type=_tokens,
         required=True,
         metavar="N",
         help="generated tokens per request",
@@ -198,8 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="a workload preset (customer-service, code-generation, "
         "batch-research, chat, rag, code-completion, offline-batch, reasoning)",
     )
-    p.add_argument("--input-len", type=_positive_int, default=None, metavar="N")
-    p.add_argument("--output-len", type=_positive_int, default=None, metavar="N")
+    p.add_argument("--input-len", type=_tokens, default=None, metavar="N")
+    p.add_argument("--output-len", type=_tokens, default=None, metavar="N")
     p.add_argument("--ttft-s", type=_positive_float, default=None, metavar="S")
     p.add_argument("--tpot-s", type=_positive_float, default=None, metavar="S")
     p.add_argument("--rate", type=_positive_float, default=None, metavar="REQ_PER_S")
@@ -219,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="PCT",
         help="reject formats whose cited quality loss exceeds PCT percent",
+    )
+    p.add_argument(
+        "--lossless",
+        action="store_true",
+        help="only unquantized weights: bf16, and fp8 where the checkpoint itself is fp8",
     )
     p.add_argument(
         "--quality-benchmark",
@@ -251,12 +293,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_json(p)
     p.set_defaults(func=commands.plan)
-    add_train_parser(sub)
-    add_export_parser(sub)
-    add_measure_parsers(sub)
-    add_eval_parser(sub)
-    add_web_parsers(sub, _add_model, _add_json)
+    from importlib import import_module
+
+    for names, module, register in _EXTERNAL:
+        if only is None or only in names:
+            add = getattr(import_module(f".{module}", __package__), register)
+            add(sub, _add_model, _add_json) if module == "web_cmd" else add(sub)
     return parser
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse with only the named command's parser; the full one for help, errors or no
+    command (so messages list every command)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    first = args[0] if args and not args[0].startswith("-") else None
+    if first is not None:
+        try:
+            return build_parser(first).parse_args(args)
+        except BadInputError:
+            pass  # not a command, or bad arguments: the full parser says which
+    return build_parser().parse_args(args)
 
 
 def _add_model(p: argparse.ArgumentParser) -> None:
@@ -274,7 +330,13 @@ def _add_model(p: argparse.ArgumentParser) -> None:
 
 def _add_deployment(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpu", required=True, metavar="GPU", help="GPU name (see `deepfit gpus`)")
-    p.add_argument("--gpus", type=_positive_int, default=1, metavar="N", help="GPU count")
+    p.add_argument(
+        "--gpus",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="GPU count (default: tp x pp, one GPU without them)",
+    )
     p.add_argument(
         "--weights",
         default="auto",
@@ -320,19 +382,40 @@ def _fail(err: DeepfitError) -> int:
     return 2
 
 
+def _gpu_name_notes(args: argparse.Namespace) -> None:
+    """One stderr line for each GPU name that cards of different sizes could mean; ``cpu``
+    is measured on first use."""
+    names = getattr(args, "gpu", None)
+    if not names:
+        return
+    from ..hardware._names import name_key
+    from ..hardware.catalog import ambiguity_note
+
+    for name in [names] if isinstance(names, str) else names:
+        note = ambiguity_note(name)
+        if note:
+            print(f"deepfit: note: {note}", file=sys.stderr)
+        if name_key(name) == "cpu":
+            from .cpu_first_use import ensure_measured
+
+            ensure_measured()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     debug = os.environ.get("DEEPFIT_DEBUG", "") not in ("", "0")
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        args = _parse(argv)
         if getattr(args, "func", None) is None:
-            parser.print_help()
+            build_parser().print_help()
             return 0
+        _gpu_name_notes(args)
         code: int = args.func(args)
         return code
     except DeepfitError as err:
-        if debug:
-            raise
+        if debug:  # the traceback, and still the exit code of bad input
+            import traceback
+
+            traceback.print_exc()
         return _fail(err)
     except KeyboardInterrupt:
         return 130

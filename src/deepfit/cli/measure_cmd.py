@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadInputError
+from .argtypes import tokens as _tokens
 from .measure_render import bench_view, calibrate_view
 
 if TYPE_CHECKING:
@@ -194,10 +195,14 @@ def _add_monitor(sub: Any) -> None:
         help="CSV file (default: stdout)",
     )
     p.add_argument("--no-gpu", action="store_true", help="CPU/RAM only, skip NVML")
-    p.add_argument("--context", type=_positive(int), default=None, metavar="TOKENS")
+    p.add_argument("--context", type=_tokens, default=None, metavar="TOKENS")
     p.add_argument("--batch", type=_positive(int), default=1, metavar="N")
     _add_deployment(p, "for the predicted-memory column")
     p.set_defaults(func=monitor)
+
+
+#: The engine ``bench`` predicts for when only --model and --gpu are given.
+DEFAULT_BENCH_ENGINE = "vllm"
 
 
 def _deployment(args: argparse.Namespace) -> Deployment:
@@ -220,10 +225,19 @@ def bench(args: argparse.Namespace) -> int:
 
     inp, outl = Lengths.parse(args.input_len), Lengths.parse(args.output_len)
     dep = _deployment(args)
+    notes = []
+    if dep.model and dep.gpu and not dep.engine:
+        from dataclasses import replace
+
+        dep = replace(dep, engine=DEFAULT_BENCH_ENGINE)
+        notes.append(
+            f"--engine not given: predictions assume {DEFAULT_BENCH_ENGINE} "
+            "(pass --engine sglang, trtllm, llamacpp ... for another server)"
+        )
     if any((dep.model, dep.gpu, dep.engine)) and not dep.complete:
         raise BadInputError(
-            "a prediction needs --model, --gpu and --engine together",
-            "give all three, or none to measure only",
+            "a prediction needs --model and --gpu together (and --engine, default vllm)",
+            "give both, or neither to measure only",
         )
     spec = LoadSpec(
         base_url=base_url(args.url),
@@ -272,6 +286,7 @@ def bench(args: argparse.Namespace) -> int:
             args.metrics_interval or None,
         )
     data = _bench_data(result, dep, not args.no_profile)
+    data["notes"] = notes
     from .render import emit
 
     emit(data, args.json, bench_view)
@@ -342,6 +357,21 @@ def _bench_data(result: BenchResult, dep: Deployment, use_profile: bool) -> dict
     }
 
 
+def _no_success(runs: list[Any]) -> str:
+    """Why runs with a deployment gave nothing to calibrate on: their requests all failed."""
+    requests = [r for run in runs for r in run.requests]
+    kinds: dict[str, int] = {}
+    for r in requests:
+        if not r.ok:
+            kind = (r.error or "unknown error").split(":")[0]
+            kinds[kind] = kinds.get(kind, 0) + 1
+    errors = ", ".join(f"{k} x{n}" for k, n in kinds.items()) or "none recorded"
+    return (
+        f"no request in these files succeeded ({len(requests)} requests; errors: {errors}), "
+        "so there is nothing to calibrate on"
+    )
+
+
 def calibrate(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -363,6 +393,8 @@ def calibrate(args: argparse.Namespace) -> int:
             ),
         )
     groups = group_points(points_from_runs(runs))
+    if not groups and any(r.header.deployment.complete for r in runs):
+        raise BadInputError(_no_success(runs), "fix the server and rerun bench, then calibrate")
     if not groups:
         raise BadInputError(
             "no run in these files says which model, GPU and engine it measured",
@@ -381,6 +413,9 @@ def calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_MONITOR_SAMPLES = 60
+
+
 def monitor(args: argparse.Namespace) -> int:
     from ..measure import monitor as mon
 
@@ -392,7 +427,13 @@ def monitor(args: argparse.Namespace) -> int:
             print(f"deepfit monitor: {opened}", file=sys.stderr)
         else:
             nvml = opened
-    samples = args.samples if (args.samples or args.duration) else 60
+    samples = args.samples if (args.samples or args.duration) else DEFAULT_MONITOR_SAMPLES
+    if not (args.samples or args.duration):
+        print(
+            f"deepfit monitor: sampling {samples} times, {args.interval:g} s apart "
+            "(--samples N or --duration S for more)",
+            file=sys.stderr,
+        )
     rows = mon.samples(nvml, args.interval, samples, args.duration, predicted)
     try:
         if args.output is None:

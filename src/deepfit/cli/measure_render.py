@@ -71,6 +71,7 @@ def bench_view(data: dict[str, Any]) -> RenderableType:
         elif "comparison_error" in lv:
             parts.append(f"{lv['level']}: no prediction: {lv['comparison_error']}")
     parts.append(f"results: {data['results_file']}")
+    parts += [f"note: {note}" for note in data.get("notes", [])]
     return Group(*parts)
 
 

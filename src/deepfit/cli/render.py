@@ -58,9 +58,8 @@ def models_table(data: dict[str, Any]) -> RenderableType:
             )
             continue
         active = human_count(m["params_active"]) if m["is_moe"] else ""
-        table.add_row(
-            name, m["id"], m["family"], m["attention"], human_count(m["params_total"]), active
-        )
+        family = m["family"] + (" (paper dims)" if m.get("origin") == "paper" else "")
+        table.add_row(name, m["id"], family, m["attention"], human_count(m["params_total"]), active)
     return table
 
 
@@ -70,20 +69,38 @@ def gpus_table(data: dict[str, Any]) -> RenderableType:
     table = Table(
         title="GPU catalogue (dense peak; '-' = not supported or not sourced)", title_justify="left"
     )
-    for col in ("name", "catalogue row", "GB", "TB/s", "BF16 TF", "FP8 TF", "FP4 TF"):
-        table.add_column(col, justify="left" if col in ("name", "catalogue row") else "right")
+    for col in ("name", "catalogue row", "GB", "TB/s", "BF16 TF", "FP8 TF", "FP4 TF", "answers"):
+        table.add_column(col, justify="right" if col.endswith(("GB", "/s", "TF")) else "left")
+    gaps: list[str] = []
     for g in data["gpus"]:
         peak = g["peak_ops_per_s"]
+        short = [a for a in g["aliases"] if " " not in a]
+        unusable = g.get("unusable_for", {})
+        answers = "all" if not unusable else "memory" if "memory" not in unusable else "none"
+        if unusable:
+            name = short[0] if short else g["name"]
+            gaps.append(f"{name} ({next(iter(unusable.values()))})")
         table.add_row(
-            g["aliases"][0] if g["aliases"] else g["name"],
+            short[0] if short else g["name"],
             g["name"],
             _num(g["memory_bytes"], GB, "{:,.0f}"),
             _num(g["mem_bandwidth_bytes_per_s"], 1e12, "{:.2f}"),
             _num(peak.get("bf16") or peak.get("fp16"), TERA, "{:,.0f}"),
             _num(peak.get("fp8"), TERA, "{:,.0f}"),
             _num(peak.get("fp4"), TERA, "{:,.0f}"),
+            answers,
         )
-    return table
+    if not gaps:
+        return table
+    from rich.console import Group
+    from rich.text import Text
+
+    note = (
+        "Rows that answer only some commands, and what their sources lack: "
+        + "; ".join(gaps)
+        + ". deepfit does not guess a missing figure; `deepfit gpus --json` lists each."
+    )
+    return Group(table, Text(note, style="dim"))
 
 
 _PARAM_ROWS = (
@@ -115,7 +132,7 @@ def info_view(data: dict[str, Any]) -> RenderableType:
         m = att["mla"]
         heads = (
             f"MLA: {att['num_heads']} heads, kv_lora_rank {m['kv_lora_rank']}, "
-            f"q_lora_rank {m['q_lora_rank']}, nope/rope/v dims "
+            f"q_lora_rank {m['q_lora_rank'] or 'none (full-rank queries)'}, nope/rope/v dims "
             f"{m['qk_nope_head_dim']}/{m['qk_rope_head_dim']}/{m['v_head_dim']}"
         )
     facts.add_row("attention", heads)
@@ -175,6 +192,14 @@ def _bar(data: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _parallel_text(par: dict[str, Any]) -> str:
+    """``tp=8 pp=1 ep=1 dp=1``; with data-parallel attention, what the attention really is."""
+    text = f"tp={par['tp']} pp={par['pp']} ep={par['ep']} dp={par['dp']}"
+    if par.get("dp_attention"):
+        text += f", attention data-parallel over the {par['tp']} tensor-parallel ranks"
+    return text
+
+
 def memory_view(data: dict[str, Any]) -> RenderableType:
     from rich.console import Group
     from rich.table import Table
@@ -183,7 +208,7 @@ def memory_view(data: dict[str, Any]) -> RenderableType:
     par = data["parallel"]
     head = (
         f"[bold]{data['model']['id']}[/] on {data['gpus']} x {data['gpu']} "
-        f"({data['engine']}, tp={par['tp']} pp={par['pp']} ep={par['ep']} dp={par['dp']}); "
+        f"({data['engine']}, {_parallel_text(par)}); "
         f"weights {data['weights']}, KV {data['kv_dtype']}, "
         f"{data['batch']} x {data['context_tokens']:,} tokens"
     )
@@ -194,11 +219,17 @@ def memory_view(data: dict[str, Any]) -> RenderableType:
         table.add_row(f"[{colour}]{label}", f"{data['per_gpu'][key] / GiB:,.2f}")
     table.add_row("[bold]total", f"[bold]{data['per_gpu']['total_bytes'] / GiB:,.2f}")
     table.add_row("GPU memory (CUDA-visible)", f"{data['gpu_memory_bytes'] / GiB:,.2f}")
+    short = data.get("shortfall_bytes", 0)
+    if short:
+        table.add_row("[red]short by", f"[red]{short / GiB:,.2f}")
     verdict = (
         "[bold green]FITS[/]"
         if data["fits"]
         else "[bold red]DOES NOT FIT[/]: " + "; ".join(data["reasons"])
     )
+    would = data.get("would_fit", [])
+    if would:
+        verdict += "\n[bold]would fit:[/] " + "; or ".join(alt["why"] for alt in would)
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
@@ -219,13 +250,12 @@ def memory_view(data: dict[str, Any]) -> RenderableType:
         where = " with routed experts in host RAM" if plan["experts_on_host"] else ""
         parts.append(
             Text.from_markup(
-                f"  llama.cpp{where}: -ngl {plan['n_gpu_layers']} of {plan['num_layers'] + 1} "
+                f"  {'' if data['fits'] else 'or with CPU offload, '}"
+                f"llama.cpp{where}: -ngl {plan['n_gpu_layers']} of {plan['num_layers'] + 1} "
                 f"({plan['gpu_bytes'] / GiB:,.1f} GiB on the GPU, "
                 f"{plan['host_bytes'] / GiB:,.1f} GiB in host RAM)"
             )
         )
-    for alt in data.get("would_fit", []):
-        parts.append(Text.from_markup(f"  [green]→[/] {alt['why']}"))
     for note in data["notes"]:
         parts.append(Text(f"note: {note}", style="dim"))
     return Group(*parts)
@@ -245,7 +275,7 @@ def perf_view(data: dict[str, Any]) -> RenderableType:
     par = data["parallel"]
     head = (
         f"[bold]{data['model']}[/] on {data['gpus']} x {data['gpu']} ({data['engine']}, "
-        f"tp={par['tp']} pp={par['pp']} ep={par['ep']} dp={par['dp']}), weights "
+        f"{_parallel_text(par)}), weights "
         f"{data['weights']}; {data['input_len']:,} in / {data['output_len']:,} out, "
         f"{data['concurrency']:,} at once"
     )
@@ -258,7 +288,7 @@ def perf_view(data: dict[str, Any]) -> RenderableType:
     facts.add_row("output throughput", f"{data['output_tokens_per_s']:,.0f} tokens/s")
     facts.add_row("total throughput", f"{data['total_tokens_per_s']:,.0f} tokens/s")
     facts.add_row("bound by", data["bound"])
-    facts.add_row("provenance", data["source"])
+    facts.add_row("provenance", data.get("provenance", data["source"]))
     parts: list[RenderableType] = [Text.from_markup(head), facts]
     if "ttft_p50_s" in data:
         pct = Table(
@@ -319,10 +349,16 @@ def matrix_table(data: dict[str, Any]) -> RenderableType:
         "quality",
     ):
         table.add_column(col, justify="left" if col in ("weights", "fits", "quality") else "right")
+    sources: list[str] = []
     for r in data["matrix"]:
         if "error" in r:
             table.add_row(r["weights"], "", "", "", "", "", "", f"[dim]{r['error']}")
             continue
+        quality = r.get("quality_effect", r["quality"])
+        if r.get("quality_source"):
+            if r["quality_source"] not in sources:
+                sources.append(r["quality_source"])
+            quality += f" [{sources.index(r['quality_source']) + 1}]"
         table.add_row(
             r["weights"] + ("" if r["native"] else " [dim](upcast)[/]"),
             f"{r['weights_bytes'] / GiB:,.1f}",
@@ -331,9 +367,15 @@ def matrix_table(data: dict[str, Any]) -> RenderableType:
             f"{r['tpot_s'] * 1000:,.2f}",
             f"{r['output_tokens_per_s']:,.0f}",
             f"{r.get('speedup_vs_bf16', 0):.2f}x",
-            r["quality"],
+            quality,
         )
-    return table
+    if not sources:
+        return table
+    from rich.console import Group
+    from rich.text import Text
+
+    notes = [Text(f"[{i}] {src}", overflow="fold") for i, src in enumerate(sources, 1)]
+    return Group(table, *notes)
 
 
 def validate_view(data: dict[str, Any]) -> RenderableType:
@@ -378,7 +420,7 @@ def validate_view(data: dict[str, Any]) -> RenderableType:
     parts.append(factors)
     if data["rows"]:
         rows = Table(title="Rows", title_justify="left")
-        for col in ("row", "engine", "metric", "published", "deepfit", "source", "error"):
+        for col in ("row", "engine", "metric", "published", "deepfit", "provenance", "error"):
             rows.add_column(col)
         for r in data["rows"]:
             rows.add_row(
@@ -387,7 +429,7 @@ def validate_view(data: dict[str, Any]) -> RenderableType:
                 str(r.get("quantity")),
                 f"{r.get('published', 0):.4g}",
                 f"{r.get('predicted', 0):.4g}",
-                str(r.get("source")),
+                str(r.get("provenance", r.get("source"))),
                 f"{r.get('ape', 0):.1%}",
             )
         parts.append(rows)
@@ -400,19 +442,9 @@ def plan_view(data: dict[str, Any]) -> RenderableType:
     from rich.text import Text
 
     w = data["workload"]
-    targets = (
-        ", ".join(
-            f"{k} {v}"
-            for k, v in (
-                ("TTFT <=", w["ttft_s"]),
-                ("TPOT <=", w["tpot_s"]),
-                ("rate", w["rate"]),
-                ("budget $/h", w["budget_usd_per_hour"]),
-            )
-            if v is not None
-        )
-        or "no latency target"
-    )
+    from ..planner.result import targets_text
+
+    targets = targets_text(w)
     parts: list[RenderableType] = [
         Text.from_markup(
             f"[bold]{data['model']}[/]: {w['input_len']:,} in / {w['output_len']:,} out, "

@@ -17,14 +17,10 @@ if TYPE_CHECKING:
 
 
 def _count(text: str) -> int:
-    """A whole number in plain or scientific notation (``15.6e12``)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not value.is_integer() or not 1 <= value <= 1e18:
-        raise argparse.ArgumentTypeError(f"{text} is not a whole number in 1 .. 1e18")
-    return int(value)
+    """A whole number in plain or scientific notation (``15.6e12``) or with a suffix."""
+    from .argtypes import token_total
+
+    return token_total(text)
 
 
 def add_train_parser(sub: Any) -> None:
@@ -64,7 +60,7 @@ def add_train_parser(sub: Any) -> None:
         type=_count,
         default=None,
         metavar="N",
-        help="tokens to train on (15.6e12 works): adds time and cost",
+        help="tokens to train on (15.6e12, 2T, 500B work): adds time and cost",
     )
     p.add_argument(
         "--search",
@@ -135,7 +131,13 @@ def train(args: argparse.Namespace) -> int:
         )
     data = est.to_dict()
     if args.search:
-        data["search"] = {"min_gpus": est.layout.gpus}
+        most = args.gpus or search.MAX_GPUS
+        data["search"] = {
+            "min_gpus": est.layout.gpus,
+            "max_gpus": most,
+            "why": f"--search looked for the fewest GPUs up to {most} that fit: "
+            f"{est.layout.gpus} x {gpu.name}",
+        }
     if not est.fits:
         data["would_fit"] = search.what_would_fit(model, gpu, est)
     if args.launch:
@@ -149,7 +151,9 @@ def train(args: argparse.Namespace) -> int:
 
 
 def _gb(n: float | None) -> str:
-    return "-" if n is None else f"{n / 1e9:,.1f} GB"
+    from ..units import GiB
+
+    return "-" if n is None else f"{n / GiB:,.1f} GiB"
 
 
 def train_view(data: dict[str, Any]) -> RenderableType:
@@ -200,5 +204,26 @@ def train_view(data: dict[str, Any]) -> RenderableType:
                 f"host RAM {_gb(off['host_bytes'])}"
             )
     lines += data["notes"]
+    if "search" in data:
+        lines.insert(0, data["search"]["why"])
     parts += [Text(line) for line in lines]
+    if "launch" in data:
+        parts += _launch_parts(data["launch"])
     return Group(*parts)
+
+
+def _launch_parts(launch: dict[str, Any]) -> list[Any]:
+    """The launch files as text: the torchrun line, then each config as JSON."""
+    import json
+
+    from rich.text import Text
+
+    parts: list[Any] = [Text("launch:", style="bold"), Text(launch["torchrun"])]
+    for key, name in (
+        ("deepspeed_config", "ds_config.json (DeepSpeed)"),
+        ("accelerate_fsdp_config", "accelerate FSDP config"),
+    ):
+        if launch.get(key) is not None:
+            parts.append(Text(f"{name}:", style="bold"))
+            parts.append(Text(json.dumps(launch[key], indent=2)))
+    return parts

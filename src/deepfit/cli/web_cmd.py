@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInputError, DeepfitError
+from .argtypes import tokens
 
 
 def add_web_parsers(sub: Any, add_model: Any, add_json: Any) -> None:
@@ -25,8 +26,8 @@ def add_web_parsers(sub: Any, add_model: Any, add_json: Any) -> None:
     add_model(p)
     p.add_argument("--out", required=True, metavar="FILE", help="the .html file to write")
     p.add_argument("--scenario", default=None, metavar="NAME")
-    p.add_argument("--input-len", type=int, default=None)
-    p.add_argument("--output-len", type=int, default=None)
+    p.add_argument("--input-len", type=tokens, default=None, metavar="N")
+    p.add_argument("--output-len", type=tokens, default=None, metavar="N")
     p.add_argument("--ttft-s", type=float, default=None)
     p.add_argument("--tpot-s", type=float, default=None)
     p.add_argument("--rate", type=float, default=None)

@@ -12,17 +12,16 @@ engine will really have (:func:`deepfit.estimate_memory`). Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+from ..engines import exporter_hook, load_engine
 from ..hardware import Gpu
 from ..models import Model
-from .deployment import ENGINES, TARGETS, Deployment, ExportRequest, canonical_engine, resolve
+from .deployment import TARGETS, Deployment, ExportRequest, canonical_engine, exportable, resolve
 from .plans import pick_plan, plan_gpu, plan_model, request_from_plan
 from .result import Export, Step
 
 __all__ = [
-    "ENGINES",
     "TARGETS",
     "Deployment",
     "Export",
@@ -31,6 +30,7 @@ __all__ = [
     "canonical_engine",
     "export_config",
     "export_deployment",
+    "exportable",
     "pick_plan",
     "plan_gpu",
     "plan_model",
@@ -39,23 +39,9 @@ __all__ = [
 ]
 
 
-def _exporters() -> dict[str, Callable[[Deployment], Export]]:
-    from .llamacpp import export_llamacpp
-    from .sglang import export_sglang
-    from .trtllm import export_trtllm
-    from .vllm import export_vllm
-
-    return {
-        "vllm": export_vllm,
-        "sglang": export_sglang,
-        "trtllm": export_trtllm,
-        "llamacpp": export_llamacpp,
-    }
-
-
 def export_deployment(dep: Deployment) -> Export:
     """The launch configuration of an already checked deployment."""
-    inner = _exporters()[dep.engine](dep)
+    inner: Export = exporter_hook(load_engine(dep.engine))(dep)
     if dep.target == "skypilot":
         from .skypilot import export_skypilot
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..errors import NotSupportedError
 from .deployment import Deployment
 from .result import Export, Step
 from .script import render_script
@@ -37,10 +38,18 @@ def quantization(dep: Deployment) -> str | None:
 
 def kv_cache_dtype(dep: Deployment) -> str:
     """The engine's KV-cache dtype flag; ``auto`` where it is the model's own dtype."""
-    fmt = dep.weights
-    # as estimate_memory resolves "auto": the compute dtype of the weights' 16-bit parts
-    model_kv = "fp32" if fmt.compute_dtype == "fp32" else "fp16" if fmt.name == "fp16" else "bf16"
-    return kv_flag(dep.engine, dep.estimate.kv_dtype, model_kv, dep.gpu)
+    from ..deployment import model_kv_dtype
+
+    return kv_flag(dep.engine, dep.estimate.kv_dtype, model_kv_dtype(dep.weights), dep.gpu)
+
+
+def budget_fraction(dep: Deployment) -> float:
+    """The engine's memory-budget knob as it will be passed (budget engines only)."""
+    if dep.memory_fraction is None:
+        raise NotSupportedError(
+            f"{dep.engine} has no memory-budget knob", "this exporter needs a budget engine"
+        )
+    return dep.memory_fraction
 
 
 def has_mtp(dep: Deployment) -> bool:

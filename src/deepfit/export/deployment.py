@@ -6,24 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .._bisect import largest_satisfying
-from ..errors import BadInputError, NotSupportedError
+from ..deployment import EngineRef
+from ..engines import engines, load_engine, prepare_hook
+from ..errors import BadInputError, NotSupportedError, UnknownEngineError
 from ..hardware import Gpu
-from ..memory import MemoryEstimate, WeightFormat, estimate_memory, load_engine, resolve_format
+from ..memory import MemoryEstimate, WeightFormat, estimate_memory, resolve_format
 from ..models import Model
 from .support import check_weights
 
-ENGINES = ("vllm", "sglang", "trtllm", "llamacpp")
 TARGETS = ("shell", "skypilot", "kubernetes")
-_ENGINE_ALIASES = {
-    "ollama": "llamacpp",
-    "llama.cpp": "llamacpp",
-    "llama-cpp": "llamacpp",
-    "tensorrt-llm": "trtllm",
-    "trt-llm": "trtllm",
-    "skypilot": "vllm",
-    "sky": "vllm",
-    "kubernetes": "vllm",
-    "k8s": "vllm",
+#: ``--engine`` values that name a target; the engine is then the first that offers it.
+_TARGET_NAMES = {
+    "skypilot": "skypilot",
+    "sky": "skypilot",
+    "kubernetes": "kubernetes",
+    "k8s": "kubernetes",
 }
 DEFAULT_MAX_SEQS = 256
 """Concurrency when none is asked for: vLLM's own default max_num_seqs, or less if fewer fit."""
@@ -65,7 +62,7 @@ class Deployment:
     weights: WeightFormat
     context: int
     concurrency: int
-    memory_fraction: float
+    memory_fraction: float | None  # None: the engine has no budget knob (llama.cpp)
     estimate: MemoryEstimate
     nodes: int
     gpus_per_node: int
@@ -104,18 +101,24 @@ class Deployment:
         return any(layer.attention.mla is not None for layer in self.model.arch.layers)
 
 
+def exportable() -> tuple[str, ...]:
+    """Engines with an exporter, in display order."""
+    return tuple(e.name for e in engines() if e.export is not None)
+
+
 def canonical_engine(name: str) -> tuple[str, str | None]:
     """(engine, target implied by the name or None) for ``--engine`` values."""
     key = name.strip().lower()
-    target = {"skypilot": "skypilot", "sky": "skypilot", "kubernetes": "kubernetes"}.get(key)
-    target = "kubernetes" if key == "k8s" else target
-    key = _ENGINE_ALIASES.get(key, key)
-    if key not in ENGINES:
-        raise BadInputError(
+    target = _TARGET_NAMES.get(key)
+    if target is not None:
+        key = next(e.name for e in engines() if e.export and target in e.export.targets)
+    found = next((e for e in engines() if key == e.name or key in e.aliases), None)
+    if found is None or found.export is None:
+        raise UnknownEngineError(
             f"deepfit cannot export for engine '{name}'",
-            f"use one of: {', '.join(ENGINES)}, ollama, skypilot, kubernetes",
+            f"use one of: {', '.join(exportable())}, ollama, skypilot, kubernetes",
         )
-    return key, target
+    return found.name, target
 
 
 def _estimate(model: Model, gpu: Gpu, req: ExportRequest, ctx: int, batch: int) -> MemoryEstimate:
@@ -200,18 +203,25 @@ def resolve(model: Model, gpu: Gpu, request: ExportRequest) -> Deployment:
     target = implied or request.target.strip().lower()
     if target not in TARGETS:
         raise BadInputError(f"unknown target '{request.target}'", f"use {', '.join(TARGETS)}")
-    if target == "kubernetes" and engine != "vllm":
-        raise NotSupportedError("the Kubernetes export is for vLLM", "use --engine vllm")
+    spec = load_engine(engine)
+    rules = spec.export
+    assert rules is not None  # canonical_engine admits exportable engines only
+    if target not in rules.targets:
+        offer = [e for e in engines() if e.export and target in e.export.targets]
+        raise NotSupportedError(
+            f"the {target.capitalize()} export is for "
+            f"{', '.join(e.export.display for e in offer if e.export)}",
+            f"use --engine {offer[0].name}" if offer else "use --target shell",
+        )
     notes: list[str] = []
     req = replace(request, engine=engine, target=target)
-    if engine == "llamacpp":
-        from .llamacpp import llamacpp_request
-
-        req = llamacpp_request(model, req, notes)
+    prepare = prepare_hook(spec)
+    if prepare is not None:
+        req = prepare(model, req, notes)
     if req.dp_attention is None:
         req = replace(
             req,
-            dp_attention=engine == "sglang"
+            dp_attention=rules.dp_attention_for_mla
             and (req.tp or req.gpus) > 1
             and any(la.attention.mla for la in model.arch.layers),
         )
@@ -230,11 +240,10 @@ def resolve(model: Model, gpu: Gpu, request: ExportRequest) -> Deployment:
     path, placeholder = model_path(model, fmt, engine, req.model_path)
     if placeholder:
         notes.append(
-            f"{path} is a placeholder: deepfit does not know where a {fmt.name} checkpoint of "
+            f"{path} is a placeholder: deepfit does not know where the {fmt.name} checkpoint of "
             f"{model.id} is published; fill in a real path or Hub id (or pass --model-path)"
         )
-    profile = load_engine(engine)
-    fraction = req.memory_fraction or profile.memory_fraction(est.tp) or 0.9
+    fraction = EngineRef.named(engine, req.memory_fraction).fraction(est.tp)
     return Deployment(
         model,
         gpu,

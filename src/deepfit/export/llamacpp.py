@@ -90,8 +90,8 @@ def export_llamacpp(dep: Deployment) -> Export:
     notes = [
         f"-ngl {ngl}: {min(ngl, dep.model.arch.num_layers)} of {dep.model.arch.num_layers} "
         f"layers{' and the output layer' if ngl > dep.model.arch.num_layers else ''} on the GPU",
-        f"-c {dep.context * dep.concurrency} is shared by {dep.concurrency} slots of "
-        f"{dep.context:,} tokens each",
+        f"-c {dep.context * dep.concurrency} is shared by {dep.concurrency} "
+        f"slot{'s' if dep.concurrency != 1 else ''} of {dep.context:,} tokens each",
         "Ollama: `ollama create NAME -f Modelfile`, then serve with "
         f"OLLAMA_NUM_PARALLEL={dep.concurrency} OLLAMA_FLASH_ATTENTION=1"
         + (f" OLLAMA_KV_CACHE_TYPE={kv}" if kv in OLLAMA_KV else ""),

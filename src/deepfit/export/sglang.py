@@ -12,7 +12,7 @@ so ``--dp-size`` equals ``--tp-size`` and every GPU holds its own KV cache.
 from __future__ import annotations
 
 from ..errors import NotSupportedError
-from .common import build, dtype_flag, has_mtp, kv_cache_dtype, quantization
+from .common import budget_fraction, build, dtype_flag, has_mtp, kv_cache_dtype, quantization
 from .deployment import Deployment
 from .result import Export, Step
 
@@ -45,7 +45,7 @@ def sglang_argv(dep: Deployment, *, host: str = "0.0.0.0") -> tuple[str, ...]:
     argv += ["--kv-cache-dtype", kv_cache_dtype(dep)]
     argv += ["--context-length", str(dep.context)]
     argv += ["--max-running-requests", str(dep.concurrency)]
-    argv += ["--mem-fraction-static", f"{dep.memory_fraction:g}"]
+    argv += ["--mem-fraction-static", f"{budget_fraction(dep):g}"]
     if dep.spec_tokens > 0:
         if not has_mtp(dep):
             raise NotSupportedError(
@@ -72,7 +72,7 @@ def export_sglang(dep: Deployment) -> Export:
     step = Step("serve", sglang_argv(dep), comment="serve (every node)" if dep.nodes > 1 else "")
     notes = [
         f"KV budget: {dep.concurrency} x {dep.context:,} tokens fit (deepfit: at most "
-        f"{dep.estimate.max_concurrency} at --mem-fraction-static {dep.memory_fraction:g})"
+        f"{dep.estimate.max_concurrency} at --mem-fraction-static {budget_fraction(dep):g})"
     ]
     if dep.estimate.dp_attention:
         notes.append("--enable-dp-attention: MLA attention data-parallel, one KV cache per GPU")

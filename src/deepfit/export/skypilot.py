@@ -9,45 +9,33 @@ Fields follow SkyPilot's task YAML reference (docs: Reference > YAML spec): ``re
 
 from __future__ import annotations
 
+import json
 import math
 
+from ..engines import load_engine
 from ..errors import NotSupportedError
 from ..memory import weight_bytes
 from .deployment import Deployment
 from .result import Export, shell_line
 from .yamlout import dump_yaml
 
-#: deepfit catalogue name -> SkyPilot accelerator name (``sky show-gpus``).
-ACCELERATORS = {
-    "V100 16GB SXM2": "V100",
-    "V100 32GB SXM2": "V100-32GB",
-    "T4": "T4",
-    "A10": "A10",
-    "A10G": "A10G",
-    "A100 40GB SXM4": "A100",
-    "A100 80GB SXM4": "A100-80GB",
-    "A100 40GB PCIe": "A100",
-    "A100 80GB PCIe": "A100-80GB",
-    "L4": "L4",
-    "L40": "L40",
-    "L40S": "L40S",
-    "RTX 3090": "RTX3090",
-    "RTX 4090": "RTX4090",
-    "RTX A6000": "RTXA6000",
-    "RTX 6000 Ada": "RTX6000-Ada",
-    "H100 SXM": "H100",
-    "H100 PCIe": "H100",
-    "H100 NVL": "H100-NVL",
-    "H200 SXM": "H200",
-    "B200 (HGX, SXM)": "B200",
-    "Instinct MI300X": "MI300X",
-}
-SETUP = {
-    "vllm": "pip install vllm",
-    "sglang": 'pip install "sglang[all]"',
-    "trtllm": "pip install tensorrt_llm",
-    "llamacpp": "command -v llama-server || echo 'install llama.cpp (llama-server) first' >&2",
-}
+
+def accelerators() -> dict[str, str]:
+    """deepfit catalogue name -> SkyPilot accelerator name (``hardware/data/
+    skypilot_accelerators.json``)."""
+    from importlib import resources
+
+    data = resources.files("deepfit.hardware").joinpath("data/skypilot_accelerators.json")
+    table = json.loads(data.read_text(encoding="utf-8"))["accelerators"]
+    return {str(k): str(v) for k, v in table.items()}
+
+
+def _setup(engine: str) -> str:
+    """The engine's install line (``export.setup`` in its engine.json)."""
+    rules = load_engine(engine).export
+    if rules is None:
+        raise NotSupportedError(f"{engine} has no exporter", "use --engine vllm")
+    return rules.setup
 
 
 def disk_gb(dep: Deployment) -> int:
@@ -70,11 +58,12 @@ def sky_run(inner: Export, nodes: int) -> str:
 
 def export_skypilot(dep: Deployment, inner: Export) -> Export:
     """A SkyPilot task around ``inner`` (the engine's own export of ``dep``)."""
-    name = ACCELERATORS.get(dep.gpu.name)
+    table = accelerators()
+    name = table.get(dep.gpu.name)
     if name is None:
         raise NotSupportedError(
             f"deepfit has no SkyPilot accelerator name for {dep.gpu.name}",
-            f"use one of: {', '.join(sorted(set(ACCELERATORS.values())))}",
+            f"use one of: {', '.join(sorted(set(table.values())))}",
         )
     disk = disk_gb(dep)
     task = {
@@ -86,7 +75,7 @@ def export_skypilot(dep: Deployment, inner: Export) -> Export:
         },
         "num_nodes": dep.nodes,
         "envs": {"HF_TOKEN": ""},
-        "setup": SETUP[dep.engine] + "\n",
+        "setup": _setup(dep.engine) + "\n",
         "run": sky_run(inner, dep.nodes),
     }
     launch = ("sky", "launch", "-c", str(task["name"]), "task.yaml", "--env", "HF_TOKEN")

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engines import load_engine
 from ..errors import NotSupportedError
-from ..memory import load_engine
-from .common import build, has_mtp, kv_cache_dtype
+from .common import budget_fraction, build, has_mtp, kv_cache_dtype
 from .deployment import Deployment
 from .result import Export, Step
 from .yamlout import dump_yaml
@@ -28,7 +28,7 @@ def extra_options(dep: Deployment) -> dict[str, Any]:
     opts: dict[str, Any] = {
         "kv_cache_config": {
             "dtype": kv_cache_dtype(dep),
-            "free_gpu_memory_fraction": dep.memory_fraction,
+            "free_gpu_memory_fraction": budget_fraction(dep),
         },
         "enable_attention_dp": dep.estimate.dp_attention,
         "cuda_graph_config": {"max_batch_size": dep.per_replica_concurrency},
@@ -59,7 +59,7 @@ def trtllm_argv(dep: Deployment, *, host: str = "0.0.0.0") -> tuple[str, ...]:
     argv += ["--max_batch_size", str(dep.per_replica_concurrency)]
     argv += ["--max_num_tokens", str(load_engine("trtllm").max_batched_tokens)]
     argv += ["--max_seq_len", str(dep.context)]
-    argv += ["--kv_cache_free_gpu_memory_fraction", f"{dep.memory_fraction:g}"]
+    argv += ["--kv_cache_free_gpu_memory_fraction", f"{budget_fraction(dep):g}"]
     argv += ["--extra_llm_api_options", OPTIONS_FILE]
     argv += ["--host", host, "--port", str(dep.port)]
     return tuple(argv)
@@ -71,7 +71,7 @@ def export_trtllm(dep: Deployment) -> Export:
     files = {OPTIONS_FILE: dump_yaml(extra_options(dep))}
     notes = [
         f"KV budget: {dep.concurrency} x {dep.context:,} tokens fit (deepfit: at most "
-        f"{dep.estimate.max_concurrency}; free_gpu_memory_fraction {dep.memory_fraction:g} "
+        f"{dep.estimate.max_concurrency}; free_gpu_memory_fraction {budget_fraction(dep):g} "
         "of the memory left after weights)"
     ]
     if dep.nodes == 1:

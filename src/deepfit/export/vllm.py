@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 
-from ..memory import load_engine
-from .common import build, dtype_flag, has_mtp, kv_cache_dtype, quantization
+from ..engines import load_engine
+from .common import budget_fraction, build, dtype_flag, has_mtp, kv_cache_dtype, quantization
 from .deployment import Deployment
 from .result import Export, Step
 
@@ -53,7 +53,7 @@ def vllm_argv(dep: Deployment, *, host: str = "0.0.0.0") -> tuple[str, ...]:
     argv += ["--max-model-len", str(dep.context)]
     argv += ["--max-num-seqs", str(dep.per_replica_concurrency)]
     argv += ["--max-num-batched-tokens", str(load_engine("vllm").max_batched_tokens)]
-    argv += ["--gpu-memory-utilization", f"{dep.memory_fraction:g}"]
+    argv += ["--gpu-memory-utilization", f"{budget_fraction(dep):g}"]
     spec = speculative_config(dep)
     if spec:
         argv += ["--speculative-config", spec]
@@ -83,7 +83,7 @@ def vllm_notes(dep: Deployment) -> list[str]:
     notes = [
         f"KV budget: {dep.concurrency} x {dep.context:,} tokens fit "
         f"(deepfit: at most {dep.estimate.max_concurrency} sequences of this length at "
-        f"--gpu-memory-utilization {dep.memory_fraction:g})"
+        f"--gpu-memory-utilization {budget_fraction(dep):g})"
     ]
     if dep.ep > 1 and dep.ep != dep.tp * dep.dp:
         notes.append(f"vLLM shards experts over tp x dp = {dep.tp * dep.dp} ranks, not ep={dep.ep}")

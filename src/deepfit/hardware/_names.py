@@ -6,7 +6,6 @@ vendor word: ``"h100"``, ``"H100 SXM"``, ``"nvidia-h100-sxm"`` all find the same
 
 from __future__ import annotations
 
-import difflib
 import re
 
 from deepfit.errors import CatalogError
@@ -76,6 +75,8 @@ class AliasIndex:
 
     def suggest(self, name: str, limit: int = 5) -> list[str]:
         """Up to ``limit`` known spellings close to ``name``, at most one per row."""
+        import difflib
+
         key = name_key(name)
         if not key:
             return []

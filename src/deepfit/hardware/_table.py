@@ -12,11 +12,12 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from deepfit.errors import CatalogError
 from deepfit.hardware.gpu import NOT_SUPPORTED, UNKNOWN, Rate
+
+from .._data import data_path
 
 _NOT_SUPPORTED_CELL = "n/a"
 
@@ -100,7 +101,7 @@ class Row:
 
 def bundled_text(file_name: str) -> str:
     """The text of a data file shipped in ``deepfit/hardware/data``."""
-    return (resources.files("deepfit.hardware") / "data" / file_name).read_text(encoding="utf-8")
+    return data_path("deepfit.hardware", "data", file_name).read_text(encoding="utf-8")
 
 
 def user_text(path: str | Path) -> str:

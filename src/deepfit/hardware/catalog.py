@@ -36,6 +36,25 @@ def load_gpu(name: str, catalog: GpuCatalog | None = None) -> Gpu:
     return (bundled_gpu_catalog() if catalog is None else catalog).get(name)
 
 
+def ambiguity_note(name: str) -> str | None:
+    """A sentence when ``name`` is a short name that rows of different memory sizes could
+    mean (``A100``): which row it resolves to, and the names of the others."""
+    from deepfit.hardware._names import name_key
+
+    table = _json(ALIASES_FILE).get("ambiguous", {})
+    for alias, others in table.items():
+        if name_key(alias) == name_key(name) and isinstance(others, list):
+            gpu = bundled_gpu_catalog().find(name)
+            if gpu is not None:
+                mem = gpu.memory_bytes
+                size = f" ({mem / 1e9:,.0f} GB)" if isinstance(mem, int) else ""
+                return (
+                    f"{name!r} means the {gpu.name}{size}; "
+                    f"for another card name it: {', '.join(map(str, others))}"
+                )
+    return None
+
+
 def list_gpus() -> list[Gpu]:
     """Every GPU in the bundled catalogue, in file order (``cpu`` is not listed)."""
     return list(bundled_gpu_catalog().gpus)

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import math
 import os
-import platform
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deepfit.errors import BadInputError
+from deepfit.hardware.cpu_info import core_count, cpu_model_and_vendor
 from deepfit.hardware.gpu import COMPUTE_FORMATS, UNKNOWN, Gpu, Missing, PeakRates
 from deepfit.units import GB, MiB
 
@@ -36,7 +36,6 @@ CPU_NAME = "cpu"
 BANDWIDTH_ENV = "DEEPFIT_CPU_BANDWIDTH_GBPS"
 GFLOPS_ENV = "DEEPFIT_CPU_GFLOPS"
 MEASURE_ENV = "DEEPFIT_MEASURE_CPU"
-_CPUINFO = Path("/proc/cpuinfo")
 _FLOAT_FORMATS = ("fp32", "bf16", "fp16")
 
 
@@ -94,6 +93,11 @@ def _rates(gflops: float | None, measured: CpuMeasurement | None) -> PeakRates:
         rates.update(dict.fromkeys(_FLOAT_FORMATS, gflops * 1e9))
     elif measured is not None:
         rates.update(measured.matmul_flops_per_s)
+        for fmt in ("bf16", "fp16"):
+            # numpy has no native 16-bit matmul: without a measured rate these formats
+            # run as fp32 on this machine (upcast), as CPU engines do without AVX512-BF16
+            if fmt not in measured.matmul_flops_per_s and "fp32" in measured.matmul_flops_per_s:
+                rates[fmt] = Missing.NOT_SUPPORTED
     return PeakRates(**rates)
 
 
@@ -137,37 +141,6 @@ def _meminfo_total_bytes() -> int | None:
     return None
 
 
-def core_count() -> int | None:
-    """Logical cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        try:
-            return len(os.sched_getaffinity(0))
-        except OSError:
-            pass
-    return os.cpu_count()
-
-
-def cpu_model_and_vendor() -> tuple[str, str]:
-    """(model name, vendor) from /proc/cpuinfo where present, else from ``platform``."""
-    fields = _cpuinfo_fields()
-    model = fields.get("model name") or platform.processor() or platform.machine() or "unknown"
-    vendor = fields.get("vendor_id") or platform.machine() or "unknown"
-    return model, vendor
-
-
-def _cpuinfo_fields() -> dict[str, str]:
-    try:
-        text = _CPUINFO.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return {}
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip() and value.strip():
-            fields.setdefault(key.strip(), value.strip())
-    return fields
-
-
 def _source(bandwidth: float | None, gflops: float | None, m: CpuMeasurement | None) -> str:
     parts = ["probed on this machine (os.sysconf, /proc/cpuinfo)"]
     if m is not None and (bandwidth is None or gflops is None):
@@ -202,7 +175,8 @@ def _notes(
         formats = ", ".join(sorted(m.matmul_flops_per_s))
         notes.append(
             f"FLOP/s measured for {formats}: best {m.matmul_size}x{m.matmul_size} matmul "
-            f"({m.blas}); other formats unknown, set {GFLOPS_ENV} to state one rate for all."
+            f"({m.blas}); bf16/fp16 without a measured rate are computed as fp32 (upcast); "
+            f"set {GFLOPS_ENV} to state one rate for all."
         )
         notes.extend(f"Measurement: {note}." for note in m.notes)
         notes.append("Measured rates are achieved, not peak; cached until the cache is deleted.")

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from deepfit.errors import BadInputError
-from deepfit.hardware.cpu import core_count, cpu_model_and_vendor
+from deepfit.hardware.cpu_info import core_count, cpu_model_and_vendor
 from deepfit.hardware.gpu import COMPUTE_FORMATS
 from deepfit.units import MiB
 
@@ -74,6 +74,11 @@ class CpuMeasurement:
     measured_at: str
     seconds: float
     notes: tuple[str, ...] = field(default=())
+    #: how much slower the median repeat was than the best, per figure (0.05 = 5%): the
+    #: measurement's noise; a busy machine shows it
+    spread: dict[str, float] = field(default_factory=dict)
+    #: the 1-minute load average when the measurement started (None where unknown)
+    load_average: float | None = None
 
     @property
     def date(self) -> str:
@@ -112,6 +117,10 @@ class CpuMeasurement:
                 measured_at=_typed(data, "measured_at", str),
                 seconds=_rate(data["seconds"]),
                 notes=tuple(str(n) for n in data.get("notes", [])),
+                spread={str(k): _fraction(v) for k, v in dict(data.get("spread") or {}).items()},
+                load_average=None
+                if data.get("load_average") is None
+                else _fraction(data["load_average"]),
             )
         except KeyError as exc:
             raise _bad(f"a measurement lacks {exc.args[0]!r}") from None
@@ -129,11 +138,17 @@ def measure_cpu(seconds: float = 2.0, *, use_torch: bool = False) -> CpuMeasurem
     np = _import_numpy()
     threads = core_count() or 1
     llc = last_level_cache_bytes()
-    notes = _busy_note(threads)
+    load = _load_average()
+    notes = _busy_note(threads, load)
+    spread: dict[str, float] = {}
     with ThreadPoolExecutor(max_workers=threads) as pool:
         buf = _filled_array(np, llc, seconds * _FILL_SHARE)
-        read = _read_bandwidth(np, pool, buf, threads, seconds * _READ_SHARE)
-        copy = _copy_bandwidth(np, pool, buf, threads, seconds * _COPY_SHARE)
+        read, spread["read_bandwidth"] = _read_bandwidth(
+            np, pool, buf, threads, seconds * _READ_SHARE
+        )
+        copy, spread["copy_bandwidth"] = _copy_bandwidth(
+            np, pool, buf, threads, seconds * _COPY_SHARE
+        )
     array_bytes = int(buf.nbytes)
     del buf
     if llc is not None and array_bytes < 4 * llc:
@@ -143,7 +158,7 @@ def measure_cpu(seconds: float = 2.0, *, use_torch: bool = False) -> CpuMeasurem
         )
     torch = _import_torch(notes) if use_torch else None
     share = seconds * _MATMUL_SHARE / (3 if torch is not None else 1)
-    fp32, n = _numpy_matmul_rate(np, share)
+    (fp32, spread["fp32_matmul"]), n = _numpy_matmul_rate(np, share)
     flops = {"fp32": fp32, **(_torch_matmul_rates(torch, share) if torch is not None else {})}
     if torch is None:
         notes.append("bf16/fp16 not measured: numpy has no bf16 and emulates fp16 matmul")
@@ -165,6 +180,8 @@ def measure_cpu(seconds: float = 2.0, *, use_torch: bool = False) -> CpuMeasurem
         measured_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         seconds=float(seconds),
         notes=tuple(notes),
+        spread=spread,
+        load_average=load,
     )
 
 
@@ -254,13 +271,16 @@ def _read_cache(path: Path) -> dict[str, Any]:
 # --- measurement helpers ------------------------------------------------------------------
 
 
-def _busy_note(threads: int) -> list[str]:
-    """A note when other work competes for the cores (it lowers every figure, BLAS most)."""
+def _load_average() -> float | None:
     try:
-        load = os.getloadavg()[0]
+        return float(os.getloadavg()[0])
     except (AttributeError, OSError):
-        return []
-    if load < 0.5 * threads:
+        return None
+
+
+def _busy_note(threads: int, load: float | None) -> list[str]:
+    """A note when other work competes for the cores (it lowers every figure, BLAS most)."""
+    if load is None or load < 0.5 * threads:
         return []
     return [f"the machine was busy (1-minute load average {load:.1f} on {threads} cores)"]
 
@@ -282,17 +302,20 @@ def _import_torch(notes: list[str]) -> Any:
         return None
 
 
-def _best_rate(run: Callable[[], object], work: float, budget_s: float) -> float:
-    """``work`` / the fastest of at least 3 calls of ``run``, repeated within ``budget_s``."""
-    best = float("inf")
+def _best_rate(run: Callable[[], object], work: float, budget_s: float) -> tuple[float, float]:
+    """``work`` / the fastest of at least 3 calls of ``run``, repeated within ``budget_s``,
+    and the spread: how much slower the median call was than the fastest (a fraction)."""
+    times: list[float] = []
     start = time.perf_counter()
     for repeat in range(100):
         t0 = time.perf_counter()
         run()
-        best = min(best, time.perf_counter() - t0)
+        times.append(time.perf_counter() - t0)
         if repeat >= 2 and time.perf_counter() - start > budget_s:
             break
-    return work / max(best, 1e-9)
+    best = max(min(times), 1e-9)
+    median = sorted(times)[len(times) // 2]
+    return work / best, max(median / best - 1.0, 0.0)
 
 
 def _filled_array(np: Any, llc: int | None, budget_s: float) -> Any:
@@ -310,12 +333,16 @@ def _filled_array(np: Any, llc: int | None, budget_s: float) -> Any:
     return buf[:done]
 
 
-def _read_bandwidth(np: Any, pool: ThreadPoolExecutor, buf: Any, threads: int, s: float) -> float:
+def _read_bandwidth(
+    np: Any, pool: ThreadPoolExecutor, buf: Any, threads: int, s: float
+) -> tuple[float, float]:
     parts = np.array_split(buf, threads)
     return _best_rate(lambda: list(pool.map(np.sum, parts)), float(buf.nbytes), s)
 
 
-def _copy_bandwidth(np: Any, pool: ThreadPoolExecutor, buf: Any, threads: int, s: float) -> float:
+def _copy_bandwidth(
+    np: Any, pool: ThreadPoolExecutor, buf: Any, threads: int, s: float
+) -> tuple[float, float]:
     half = buf.size // 2
     src, dst = np.array_split(buf[:half], threads), np.array_split(buf[half : 2 * half], threads)
     return _best_rate(lambda: list(pool.map(np.copyto, dst, src)), 2.0 * half * 8, s)
@@ -329,7 +356,7 @@ def _pick_size(run_at: Callable[[int], float], budget_s: float) -> int:
     return max(fits, default=_MATMUL_SIZES[0])
 
 
-def _numpy_matmul_rate(np: Any, budget_s: float) -> tuple[float, int]:
+def _numpy_matmul_rate(np: Any, budget_s: float) -> tuple[tuple[float, float], int]:
     rng = np.random.default_rng(0)
 
     def run_at(n: int) -> float:
@@ -358,7 +385,7 @@ def _torch_matmul_rate(torch: Any, dtype: Any, budget_s: float) -> float:
 
     n = _pick_size(run_at, budget_s)
     a, b = (torch.randn(n, n).to(dtype) for _ in range(2))
-    return _best_rate(lambda: torch.matmul(a, b), 2.0 * n**3, budget_s)
+    return _best_rate(lambda: torch.matmul(a, b), 2.0 * n**3, budget_s)[0]
 
 
 def _blas_name(np: Any) -> str:
@@ -401,6 +428,12 @@ def _typed(data: dict[str, Any], key: str, kind: type, optional: bool = False) -
     if (value is None and optional) or (isinstance(value, kind) and not isinstance(value, bool)):
         return value
     raise _bad(f"{key!r} must be {kind.__name__}")
+
+
+def _fraction(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e6:
+        raise _bad(f"a spread must be a number >= 0, not {value!r}")
+    return float(value)
 
 
 def _rate(value: Any) -> float:

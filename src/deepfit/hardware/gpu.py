@@ -188,6 +188,23 @@ class Gpu:
         names += [f"peak_ops_per_s.{f}" for f in self.peak_ops_per_s.with_marker(UNKNOWN)]
         return tuple(names)
 
+    def unusable_for(self) -> dict[str, str]:
+        """Commands this row cannot answer, each with the reason (empty: it answers all).
+
+        ``memory`` needs the memory size; ``perf``, ``plan`` and ``train`` also need the
+        bandwidth and a 16-bit matmul rate (bf16, or fp16 where the hardware has no bf16).
+        """
+        if isinstance(self.memory_bytes, Missing):
+            return dict.fromkeys(("memory", "perf", "plan", "train"), "no sourced memory size")
+        missing = []
+        if isinstance(self.mem_bandwidth_bytes_per_s, Missing):
+            missing.append("memory bandwidth")
+        half = "bf16" if self.supports("bf16") else "fp16"
+        if self.supports(half) and isinstance(self.peak_ops_per_s.get(half), Missing):
+            missing.append(f"{half} tensor rate")
+        why = f"no sourced {' or '.join(missing)}"
+        return dict.fromkeys(("perf", "plan", "train"), why) if missing else {}
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready SI values. Absent numbers are ``null``; ``unsupported_formats`` and
         ``unknown_fields`` say why."""
@@ -201,6 +218,7 @@ class Gpu:
             "peak_ops_per_s": self.peak_ops_per_s.to_dict(),
             "unsupported_formats": list(self.peak_ops_per_s.with_marker(NOT_SUPPORTED)),
             "unknown_fields": list(self.unknown_fields()),
+            "unusable_for": self.unusable_for(),
             "dense_provenance": self.dense_provenance,
             "interconnect": self.interconnect,
             "interconnect_bidir_bytes_per_s": self.interconnect_bidir_bytes_per_s,
@@ -223,8 +241,8 @@ class Gpu:
     def _unknown(self, what: str) -> CatalogError:
         return CatalogError(
             f"the hardware catalogue has no {what} for {self.name} (no source gave it)",
-            hint="deepfit does not guess; add the number with a source to a GPU CSV "
-            "and load it with load_gpu_catalog()",
+            hint=f"`deepfit gpus` shows what {self.name} answers; deepfit does not guess: "
+            "add the figure with its source to a GPU CSV (see deepfit/hardware/README.md)",
         )
 
 

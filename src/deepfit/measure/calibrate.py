@@ -216,7 +216,7 @@ def _refine(loss: Callable[[Factors], float], best: Factors, best_loss: float) -
 def group_points(points: Sequence[Point]) -> dict[tuple[str, str], list[Point]]:
     """Points by (canonical engine, canonical GPU name): one fit per key."""
     from ..api import load_gpu
-    from ..memory.engines import load_engine
+    from ..engines import load_engine
 
     groups: dict[tuple[str, str], list[Point]] = {}
     for p in points:

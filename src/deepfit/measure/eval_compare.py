@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInputError
-from .evaluate import Score
+from .eval_types import Score
 
 
 @dataclass

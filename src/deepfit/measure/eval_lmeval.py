@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .evaluate import EvalSpec, Score, _reason, _Runner, _TaskFailed, _unknown
+from .eval_types import EvalSpec, Score, _reason, _Runner, _TaskFailed, _unknown
 
 
 class _LmEval(_Runner):

@@ -38,46 +38,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..errors import BadInputError
+from .eval_types import EvalSpec as EvalSpec
+from .eval_types import Score as Score
+from .eval_types import _reason, _Runner, _TaskFailed, _unknown
 from .results import FORMAT, Deployment, JsonlWriter
 
 BACKENDS = ("auto", "lm-eval", "builtin")
 _HINT_SERVER = "start the server first and check host and port (`curl URL/v1/models`)"
-
-
-@dataclass(frozen=True)
-class EvalSpec:
-    """What to evaluate and how. ``timeout_s`` is per request; ``limit`` caps each task."""
-
-    base_url: str
-    tasks: tuple[str, ...]
-    api: str = "completions"  # or "chat"
-    served_model: str | None = None
-    limit: int | None = None
-    include_path: Path | None = None
-    backend: str = "auto"
-    num_concurrent: int = 1
-    max_retries: int = 3
-    timeout_s: float = 300.0
-    tokenizer: str | None = None  # a local HF tokenizer (loglikelihood tasks); None: none
-    num_fewshot: int | None = None
-    max_gen_toks: int = 256
-
-
-@dataclass(frozen=True)
-class Score:
-    """One metric of one task (value in the metric's own units; ``stderr`` may be None)."""
-
-    task: str
-    metric: str
-    value: float
-    filter: str = "none"
-    stderr: float | None = None
-    samples: int | None = None
-    higher_is_better: bool = True
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.task, self.metric, self.filter)
 
 
 @dataclass
@@ -125,11 +92,6 @@ def probe_server(base: str, served_model: str | None, timeout_s: float = 10.0) -
         return served_model
     first = data[0] if data else None
     return str(first["id"]) if isinstance(first, dict) and "id" in first else None
-
-
-def _reason(err: BaseException) -> str:
-    text = str(err) or type(err).__name__
-    return " ".join(text.split())[:200]
 
 
 def resolve_backend(name: str) -> str:
@@ -209,33 +171,6 @@ def run_eval(
                 out.write({"type": "eval_score", "run_id": run_id, **asdict(s)})
             result.scores.extend(scores)
     return result
-
-
-class _TaskFailed(Exception):
-    """A task could not be scored; ``server`` when the server itself is the cause."""
-
-    def __init__(self, line: str, server: bool = False) -> None:
-        super().__init__(line)
-        self.line, self.server = line, server
-        self.record = {"error": line, "server": server}
-
-
-class _Runner:
-    version: str | None = None
-
-    def check_tasks(self) -> None:
-        raise NotImplementedError
-
-    def run(self, task: str, write: Callable[[dict[str, Any]], None]) -> list[Score]:
-        raise NotImplementedError
-
-
-def _unknown(tasks: Sequence[str], known: Sequence[str], where: str) -> BadInputError:
-    import difflib
-
-    close = sorted({m for t in tasks for m in difflib.get_close_matches(t, known, 3, 0.6)})
-    hint = f"did you mean {', '.join(close)}?" if close else where
-    return BadInputError(f"unknown task(s): {', '.join(tasks)}", hint)
 
 
 # ---------------------------------------------------------------- built-in backend
@@ -358,20 +293,3 @@ def _cut(text: str, until: Sequence[str]) -> str:
         if stop and stop in text:
             text = text[: text.index(stop)]
     return text
-
-
-# ---------------------------------------------------------------- lm-eval backend
-
-
-def read_evals(path: Path) -> Any:
-    """See :func:`deepfit.measure.eval_compare.read_evals`."""
-    from .eval_compare import read_evals as read
-
-    return read(path)
-
-
-def compare_evals(a: Any, b: Any) -> list[dict[str, Any]]:
-    """See :func:`deepfit.measure.eval_compare.compare_evals`."""
-    from .eval_compare import compare_evals as compare
-
-    return compare(a, b)

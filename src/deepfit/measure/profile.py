@@ -46,7 +46,7 @@ def profile_key(engine: str, gpu_name: str) -> str:
 
 
 def _engine(engine: str) -> str:
-    from ..memory.engines import load_engine
+    from ..engines import load_engine
 
     try:
         return load_engine(engine).name

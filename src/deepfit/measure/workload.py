@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInputError
+from ..units import parse_token_count
 
 _WORDS = [
     "the",
@@ -81,7 +82,7 @@ class Lengths:
         parts = text.split(":")
         try:
             if len(parts) == 1 or (parts[0] == "fixed" and len(parts) == 2):
-                n = int(parts[-1])
+                n = parse_token_count(parts[-1])
                 if n < 1:
                     raise ValueError
                 return cls("fixed", n)

@@ -4,13 +4,12 @@ activations and engine overheads, parallel layouts. Entry point: :func:`estimate
 from __future__ import annotations
 
 from .api import estimate_memory, resolve_format
-from .engines import ENGINES, EngineProfile, load_engine
+from .engines import EngineProfile, load_engine
 from .formats import WeightBytes, WeightFormat, format_names, load_format, weight_bytes
 from .kv import KvDtype, KvSpec, bytes_for_sequence, bytes_per_token, load_kv_dtype
 from .result import MemoryEstimate, PerGpu
 
 __all__ = [
-    "ENGINES",
     "EngineProfile",
     "KvDtype",
     "KvSpec",

@@ -13,13 +13,12 @@ and ``input_scale`` per tensor; MXFP4 an e8m0 scale per 32.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 
 from ..errors import BadInputError
 from ..models.tensors import Role
 
-HALF_KEEP = frozenset({Role.EMBED, Role.HEAD, Role.ROUTER})
+HALF_KEEP = frozenset({Role.EMBED, Role.HEAD, Role.ROUTER, Role.HYPER})
 """Matrices the quantizers leave in 16 bits (norms and biases are never quantized)."""
 
 
@@ -50,6 +49,7 @@ class WeightFormat:
     keep_bits: int = 16
     vector_bits: int = 16
     gguf_ftype: str | None = None
+    expert_format: str | None = None  # routed experts stored in this other format
 
     @property
     def is_quantized(self) -> bool:
@@ -110,6 +110,19 @@ _TABLE: tuple[WeightFormat, ...] = (
         group_cols=128,
         group_rows=128,
         scale_bits=32,
+    ),
+    WeightFormat(
+        "fp8-fp4-experts",
+        "FP8 e4m3 with a UE8M0 scale per 128x128 block; routed experts MXFP4 (DeepSeek-V4)",
+        8,
+        "fp8",
+        "DeepSeek-V4 checkpoints: quantization_config fp8 [128, 128] scale_fmt ue8m0, "
+        "expert_dtype fp4 (experts int8-packed e2m1 with an e8m0 scale per 32)",
+        group_cols=128,
+        group_rows=128,
+        scale_bits=8,
+        keep_roles=HALF_KEEP | {Role.ATTN_COMPRESS},
+        expert_format="mxfp4",
     ),
     WeightFormat(
         "int8",
@@ -221,6 +234,8 @@ def load_format(name: str) -> WeightFormat:
     key = _ALIASES.get(key, key)
     if key in FORMATS:
         return FORMATS[key]
+    import difflib
+
     close = difflib.get_close_matches(key, format_names(), n=3, cutoff=0.5)
     hint = f"did you mean {' or '.join(close)}? " if close else ""
     raise BadInputError(

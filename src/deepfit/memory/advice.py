@@ -5,18 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engines import load_engine
 from ..errors import BadInputError
 from ..hardware import Gpu
 from ..models.loader import Model
 from .api import estimate_memory
 from .result import MemoryEstimate
 
-#: Smaller formats to try, per engine, in the order a user would reach for them.
-SMALLER = {
-    "llamacpp": ("gguf-q8_0", "gguf-q6_k", "gguf-q4_k_m"),
-    "transformers": ("bnb-int8", "bnb-nf4"),
-}
-DEFAULT_SMALLER = ("bf16", "fp8", "awq-int4")
 GPUS_PER_NODE = 8
 
 
@@ -26,8 +21,7 @@ def _layouts(model: Model, start: int, engine: str) -> list[tuple[int, int, int]
     n = 1
     while n <= 128:
         if n > start:
-            # llama.cpp splits a model across GPUs by layers
-            tp = 1 if engine == "llamacpp" else min(n, GPUS_PER_NODE)
+            tp = min(n, GPUS_PER_NODE) if load_engine(engine).tensor_parallel else 1
             while heads % tp:
                 tp //= 2
             out.append((n, tp, n // tp))
@@ -57,10 +51,18 @@ def _again(model: Model, gpu: Gpu, base: MemoryEstimate, **change: Any) -> Memor
 
 
 def what_would_fit(model: Model, gpu: Gpu, base: MemoryEstimate) -> list[dict[str, Any]]:
-    """Up to three alternatives that fit, each with the change and a sentence."""
+    """Up to three alternatives that fit (the fewest GPUs, the first smaller format, the
+    longest context), each with the change and a sentence. Beyond the model's positions the
+    first two are tried at its longest context."""
     out: list[dict[str, Any]] = []
+    ctx = base.context_tokens
+    if not base.context_supported and base.model_max_context:
+        ctx = base.model_max_context
+    at = "" if ctx == base.context_tokens else f" at {ctx:,} tokens"
+    if at and (same := _again(model, gpu, base, context=ctx)) is not None and same.fits:
+        return [_context_change(ctx)]
     for gpus, tp, pp in _layouts(model, base.gpus, base.engine):
-        est = _again(model, gpu, base, gpus=gpus, tp=tp, pp=pp, ep=1)
+        est = _again(model, gpu, base, gpus=gpus, tp=tp, pp=pp, ep=1, context=ctx)
         if est is not None and est.fits:
             out.append(
                 {
@@ -68,31 +70,25 @@ def what_would_fit(model: Model, gpu: Gpu, base: MemoryEstimate) -> list[dict[st
                     "gpus": gpus,
                     "tp": tp,
                     "pp": pp,
-                    "why": f"{gpus} x {gpu.name} (tp={tp}, pp={pp}) holds it",
+                    "why": f"{gpus} x {gpu.name} (tp={tp}, pp={pp}) holds it{at}",
                 }
             )
             break
-    for fmt in SMALLER.get(base.engine, DEFAULT_SMALLER):
-        est = _again(model, gpu, base, weights=fmt, kv_dtype="auto")
+    for fmt in load_engine(base.engine).smaller_formats:
+        est = _again(model, gpu, base, weights=fmt, kv_dtype="auto", context=ctx)
         if est is None or est.per_gpu.weights >= base.per_gpu.weights:
             continue
-        if est is not None and est.fits:
+        if est.fits:
             out.append(
                 {
                     "change": "weights",
                     "weights": fmt,
-                    "why": f"{fmt} weights fit on the same {base.gpus} GPU(s)",
+                    "why": f"{fmt} weights fit on the same {base.gpus} GPU(s){at}",
                 }
             )
             break
     if 0 < base.max_context_tokens < base.context_tokens:
-        out.append(
-            {
-                "change": "context",
-                "context_tokens": base.max_context_tokens,
-                "why": f"one sequence of up to {base.max_context_tokens:,} tokens fits",
-            }
-        )
+        out.append(_context_change(base.max_context_tokens))
     elif base.context_tokens <= base.max_context_tokens and base.max_concurrency:
         out.append(
             {
@@ -103,3 +99,11 @@ def what_would_fit(model: Model, gpu: Gpu, base: MemoryEstimate) -> list[dict[st
             }
         )
     return out
+
+
+def _context_change(tokens: int) -> dict[str, Any]:
+    return {
+        "change": "context",
+        "context_tokens": tokens,
+        "why": f"one sequence of up to {tokens:,} tokens fits",
+    }

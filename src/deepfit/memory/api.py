@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .._bisect import largest_satisfying
+from ..errors import BadInputError
 from ..hardware import Gpu
+from ..models.checkpoint import CheckpointBytes
 from ..models.loader import Model
-from .engines import load_engine
-from .estimate import StageMemory, Workload, stage_memories
-from .formats import WeightFormat, checkpoint_native_format, load_format
-from .kv import KvDtype, KvSpec, bytes_for_sequence, bytes_per_token, load_kv_dtype
+from ..units import GiB
+from .device import visible_memory_bytes
+from .estimate import StageMemory, stage_memories
+from .formats import WeightFormat, checkpoint_native_format, load_format, weight_bytes
+from .kv import KvSpec, bytes_for_sequence, bytes_per_token
 from .layout import Layout, make_layout
 from .result import MemoryEstimate, PerGpu
+
+if TYPE_CHECKING:  # deepfit.deployment builds on memory's kv/formats/layout modules
+    from ..deployment import Deployment, Workload
 
 _DTYPE_FORMATS = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}
 
@@ -25,20 +33,16 @@ def resolve_format(model: Model, name: str) -> WeightFormat:
     return load_format(_DTYPE_FORMATS.get(model.arch.torch_dtype or "", "bf16"))
 
 
-def _kv_dtype(fmt: WeightFormat, name: str) -> KvDtype:
-    model_dtype = (
-        "fp32" if fmt.compute_dtype == "fp32" else ("fp16" if fmt.name == "fp16" else "bf16")
-    )
-    return load_kv_dtype(name, model_dtype)
+def _total(s: StageMemory, budget_engine: bool) -> int:
+    """The rows of one GPU added up: what the engine allocates (budget engines hold their
+    pool whatever the workload) or what the workload needs (engines that allocate exactly)."""
+    return s.weights + s.activations + s.overhead + (s.kv_pool if budget_engine else s.kv_needed)
 
 
-def _total(s: StageMemory, gpu_bytes: int, budget_engine: bool) -> int:
-    used = s.weights + s.activations + s.overhead
-    if not budget_engine:
-        return used + s.kv_needed
-    if s.kv_needed <= s.kv_pool:
-        return used + s.kv_pool
-    return used + s.kv_needed + max(0, gpu_bytes - s.budget)
+def _shortfall(s: StageMemory, total: int, gpu_bytes: int) -> int:
+    """Bytes this GPU lacks for the workload: the KV it needs beyond the pool (plus what the
+    weights and workspace already overrun), or what the total exceeds the GPU by."""
+    return max(s.kv_needed + s.overrun - s.kv_pool, total - gpu_bytes, 0)
 
 
 def _longest(model: Model, kv: KvSpec, s: StageMemory, block: int, cap: int) -> int:
@@ -54,7 +58,7 @@ def estimate_memory(
     model: Model,
     gpu: Gpu,
     *,
-    gpus: int = 1,
+    gpus: int | None = None,
     tp: int | None = None,
     pp: int = 1,
     ep: int = 1,
@@ -65,32 +69,59 @@ def estimate_memory(
     engine: str = "vllm",
     memory_fraction: float | None = None,
     dp_attention: bool = False,
+    checkpoint: CheckpointBytes | None = None,
 ) -> MemoryEstimate:
     """Per-GPU inference memory of ``model`` on ``gpus`` x ``gpu`` with ``engine``.
 
-    ``tp`` defaults to every GPU of a pipeline stage; ``context`` to the model's maximum.
+    ``gpus`` defaults to ``tp`` x ``pp`` (one GPU without them); ``tp`` to every GPU of a
+    pipeline stage; ``context`` to the model's maximum. A GPU count that cannot hold the
+    layout is bad input, never silently raised. ``checkpoint`` (bytes read from the
+    checkpoint's headers) replaces the format rule's weight total when the weights are the
+    checkpoint's own (``weights="auto"``); each GPU's share still follows the sharding rules.
     """
+    from ..deployment import Deployment, EngineRef, Numerics, Workload
+
     arch = model.arch
+    if gpus is None:
+        tp = tp if tp is not None else 1
+        gpus = tp * pp
     tp = tp if tp is not None else max(1, gpus // pp)
-    gpus = max(gpus, tp * pp)
+    if gpus < tp * pp:
+        raise BadInputError(
+            f"--gpus {gpus} cannot hold tp={tp} x pp={pp} = {tp * pp} GPUs",
+            f"use --gpus {tp * pp} (or leave --gpus out), or a smaller --tp/--pp",
+        )
     layout: Layout = make_layout(arch, gpus, tp, pp, ep, dp_attention)
     fmt = resolve_format(model, weights)
-    kvd = _kv_dtype(fmt, kv_dtype)
-    profile = load_engine(engine)
+    numerics = Numerics.of(fmt, kv_dtype)
+    dep = Deployment(layout, numerics, EngineRef.named(engine, memory_fraction))
     ctx = context if context is not None else (arch.max_position_embeddings or 4096)
-    stages = stage_memories(
-        model, gpu, fmt, kvd, layout, profile.name, Workload(ctx, batch), memory_fraction
-    )
-    budget_engine = profile.budget != "exact"
-    from .device import visible_memory_bytes
+    own = weights.strip().lower() in ("", "auto")
+    return memory_of(model, gpu, dep, Workload(ctx, batch), checkpoint=checkpoint, own=own)
 
+
+def memory_of(
+    model: Model,
+    gpu: Gpu,
+    dep: Deployment,
+    work: Workload,
+    *,
+    checkpoint: CheckpointBytes | None = None,
+    own: bool = True,
+) -> MemoryEstimate:
+    """:func:`estimate_memory` for typed inputs (``deepfit.deployment``). ``checkpoint``
+    sizes the weights exactly when they are the checkpoint's ``own`` format."""
+    arch, layout, kvd = model.arch, dep.parallelism, dep.numerics.kv
+    fmt, profile = dep.numerics.weights, dep.engine.engine
+    ctx, batch = work.context_tokens, work.batch
+    scale = _checkpoint_scale(model, fmt, own, checkpoint)
+    stages = stage_memories(model, gpu, dep, work, scale)
+    budget_engine = profile.uses_budget
     gpu_bytes = visible_memory_bytes(gpu)
-    totals = [_total(s, gpu_bytes, budget_engine) for s in stages]
+    totals = [_total(s, budget_engine) for s in stages]
     binding = min(range(len(stages)), key=lambda i: (stages[i].capacity_tokens, -totals[i]))
     b = stages[binding]
-    kv = KvSpec(
-        dtype=kvd, mla_latent=profile.mla_latent, tp=1 if layout.attention_dp else layout.tp
-    )
+    kv = dep.kv_spec
     cap = arch.max_position_embeddings or (1 << 24)
     longest = min(_longest(model, kv, s, profile.block_tokens, 1 << 30) for s in stages)
     per_seq = max(
@@ -98,9 +129,24 @@ def estimate_memory(
         for s in stages
     )
     concurrency = int(1 / per_seq) * layout.dp * layout.kv_ranks if per_seq > 0 else 0
-    reasons = _reasons(stages, totals, gpu_bytes, budget_engine, ctx, batch)
+    one_seq = [bytes_for_sequence(arch, kv, ctx, s.layers, profile.block_tokens) for s in stages]
+    reasons = _reasons(stages, totals, one_seq, gpu_bytes, budget_engine, ctx, batch)
+    if arch.max_position_embeddings and ctx > arch.max_position_embeddings:
+        reasons = (
+            f"context {ctx:,} is beyond the model's {cap:,} positions "
+            "(engines refuse a longer max model length)",
+            *reasons,
+        )
     fits = not reasons
+    shortfall = max(_shortfall(s, t, gpu_bytes) for s, t in zip(stages, totals, strict=True))
     notes = _notes(model, gpu, fmt, ctx, cap, longest)
+    if checkpoint is not None:
+        notes += (
+            f"weights from the checkpoint's headers ({checkpoint.files} file(s)): "
+            f"{checkpoint.main_bytes:,} bytes"
+            + (f" plus {checkpoint.mtp_bytes:,} of MTP layers" if checkpoint.mtp_bytes else "")
+            + ("" if own else "; not used: another format was asked"),
+        )
     return MemoryEstimate(
         model_id=model.id,
         params_total=model.params.total,
@@ -117,9 +163,7 @@ def estimate_memory(
         kv_dtype=kvd.value,
         context_tokens=ctx,
         batch=batch,
-        memory_fraction=memory_fraction
-        if memory_fraction is not None
-        else profile.memory_fraction(layout.tp),
+        memory_fraction=dep.memory_fraction,
         gpu_memory_bytes=gpu_bytes,
         kv_bytes_per_token=int(bytes_per_token(arch, KvSpec(kvd, profile.mla_latent, 1))),
         per_gpu=PerGpu(
@@ -130,6 +174,7 @@ def estimate_memory(
             totals[binding],
         ),
         fits=fits,
+        shortfall_bytes=shortfall,
         max_context_tokens=min(longest, cap),
         max_concurrency=max(concurrency, 0),
         kv_capacity_tokens=min(s.capacity_tokens for s in stages),
@@ -141,32 +186,50 @@ def estimate_memory(
 
 
 def _reasons(
-    stages: list[StageMemory], totals: list[int], gpu_bytes: int, budget: bool, ctx: int, batch: int
+    stages: list[StageMemory],
+    totals: list[int],
+    one_seq: list[float],
+    gpu_bytes: int,
+    budget: bool,
+    ctx: int,
+    batch: int,
 ) -> tuple[str, ...]:
     out = []
-    for s, total in zip(stages, totals, strict=True):
+    for s, total, seq in zip(stages, totals, one_seq, strict=True):
         where = f" on pipeline stage {s.stage}" if len(stages) > 1 else ""
         if s.kv_pool <= 0:
             limit = "the engine's memory budget" if budget else "the GPU's memory"
+            out.append(f"weights ({s.weights / GiB:,.1f} GiB) and workspace exceed {limit}{where}")
+        elif seq > s.kv_pool:
+            start = "the engine would refuse to start: " if budget else ""
             out.append(
-                f"weights ({s.weights / 2**30:,.1f} GiB) and workspace exceed {limit}{where}"
+                f"{start}one sequence of {ctx:,} tokens needs more KV cache than the "
+                f"{s.kv_pool / GiB:.2f} GiB ({s.capacity_tokens:,} tokens) left{where}"
             )
         elif s.kv_needed > s.kv_pool:
             out.append(
                 f"{batch} x {ctx:,} tokens need more KV cache than the "
-                f"{s.kv_pool / 2**30:.2f} GiB the engine has{where}"
+                f"{s.kv_pool / GiB:.2f} GiB the engine has{where}"
             )
         elif total > gpu_bytes:
             out.append(f"total exceeds the GPU's memory{where}")
     return tuple(dict.fromkeys(out))
 
 
+def _checkpoint_scale(
+    model: Model, fmt: WeightFormat, own: bool, checkpoint: CheckpointBytes | None
+) -> float:
+    """Exact main-model bytes over the format rule's, for the checkpoint's own weights."""
+    if checkpoint is None or not own:
+        return 1.0
+    predicted = weight_bytes(model.arch, fmt).total
+    return checkpoint.main_bytes / predicted if predicted > 0 else 1.0
+
+
 def _notes(
     model: Model, gpu: Gpu, fmt: WeightFormat, ctx: int, cap: int, longest: int
 ) -> tuple[str, ...]:
     notes = []
-    if ctx > cap:
-        notes.append(f"context {ctx:,} is beyond the model's {cap:,} positions")
     if longest > cap:
         notes.append(
             f"the KV cache would hold {longest:,} tokens, but the model stops at {cap:,} positions"

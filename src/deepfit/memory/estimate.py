@@ -9,25 +9,25 @@ holds the fewest tokens binds the deployment.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from ..engines import Engine
 from ..errors import BadInputError
 from ..hardware import Gpu
 from ..models.loader import Model
-from . import engines as eng
+from .budget import budget_and_pool
 from .device import visible_memory_bytes
 from .formats import WeightFormat
-from .kv import KvDtype, KvSpec, bytes_for_sequence, bytes_per_token
+from .kv import KvSpec, bytes_for_sequence, bytes_per_token
 from .layout import Layout, stage_layers
 from .overheads import Overheads, overheads
 from .plan import stage_plan
 
+if TYPE_CHECKING:  # deepfit.deployment builds on memory's kv/formats/layout modules
+    from ..deployment import Deployment, Workload
 
-@dataclass(frozen=True)
-class Workload:
-    """What must fit: ``batch`` sequences of ``context`` tokens (prompt + output)."""
-
-    context_tokens: int
-    batch: int = 1
+#: The engines that run on Apple GPUs (Metal / MPS).
+APPLE_ENGINES = ("llamacpp", "transformers")
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,14 @@ class StageMemory:
     activations: int
     non_torch: int
     cudagraph: int
-    kv_pool: int  # KV the engine allocates (budget engines) or has room for (exact ones)
+    kv_pool: int  # KV the engine allocates (budget engines) or has room for (exact ones), >= 0
     kv_needed: int  # what the workload needs on this GPU
     kv_bytes_per_token: float  # this GPU's share, all its layers at full rate
     budget: int  # bytes the engine allows itself on this GPU
+    #: bytes by which the weights and workspace alone overrun the budget (the pool is then 0)
+    overrun: int = 0
+    #: tokens per KV block: the pool holds whole blocks, as engines report it
+    block_tokens: int = 1
 
     @property
     def overhead(self) -> int:
@@ -51,9 +55,11 @@ class StageMemory:
 
     @property
     def capacity_tokens(self) -> int:
+        """Tokens the pool holds, in whole blocks (vLLM's "GPU KV cache size")."""
         if not self.kv_bytes_per_token:
             return 0
-        return max(0, int(self.kv_pool // self.kv_bytes_per_token))
+        block = max(self.block_tokens, 1)
+        return max(0, int(self.kv_pool // self.kv_bytes_per_token) // block * block)
 
 
 def stage_weights(
@@ -69,15 +75,16 @@ def _stage(
     fmt: WeightFormat,
     kv: KvSpec,
     layout: Layout,
-    profile: eng.EngineProfile,
+    profile: Engine,
     work: Workload,
     fraction: float | None,
     stage: int,
     layers: range,
+    weight_scale: float = 1.0,
 ) -> StageMemory:
     arch = model.arch
     last = stage == layout.pp - 1
-    weights = stage_weights(model, fmt, layout, stage, layers)
+    weights = int(stage_weights(model, fmt, layout, stage, layers) * weight_scale)
     ov: Overheads = overheads(
         profile, arch, fmt, layout, layers, last, work.context_tokens, work.batch
     )
@@ -86,20 +93,16 @@ def _stage(
     needed = int(
         seqs * bytes_for_sequence(arch, kv, work.context_tokens, layers, profile.block_tokens)
     )
-    graph_in = ov.cudagraph if profile.cudagraph_in_budget else 0
-    if profile.budget == "fraction_of_total":
-        budget = int(gpu_bytes * (fraction or 0.9))
-        pool = budget - weights - ov.activations - ov.non_torch - graph_in
-    elif profile.budget == "static_fraction":
-        budget = int(gpu_bytes * (fraction or 0.88))
-        pool = budget - weights
-    elif profile.budget == "fraction_of_free":
-        budget = gpu_bytes
-        free = gpu_bytes - weights - ov.activations - ov.non_torch - ov.cudagraph
-        pool = int(max(free, 0) * (fraction or 0.9))
-    else:  # the engine allocates what the workload needs; the room left bounds it
-        budget = gpu_bytes
-        pool = gpu_bytes - weights - ov.activations - ov.non_torch - ov.cudagraph
+    budget, pool = budget_and_pool(
+        profile.budget,
+        gpu_bytes,
+        fraction,
+        weights,
+        ov.activations,
+        ov.non_torch,
+        ov.cudagraph,
+        profile.cudagraph_in_budget,
+    )
     return StageMemory(
         stage,
         layers,
@@ -107,37 +110,32 @@ def _stage(
         ov.activations,
         ov.non_torch,
         ov.cudagraph,
-        pool,
+        max(int(pool), 0),
         needed,
         per_token,
-        budget,
+        int(budget),
+        max(-int(pool), 0),
+        profile.block_tokens,
     )
 
 
 def stage_memories(
-    model: Model,
-    gpu: Gpu,
-    fmt: WeightFormat,
-    kv_dtype: KvDtype,
-    layout: Layout,
-    engine: str,
-    work: Workload,
-    fraction: float | None,
+    model: Model, gpu: Gpu, dep: Deployment, work: Workload, weight_scale: float = 1.0
 ) -> list[StageMemory]:
-    """Every pipeline stage's memory on one GPU."""
-    profile = eng.load_engine(engine)
-    if fraction is not None and not 0.05 <= fraction <= 1.0:
+    """Every pipeline stage's memory on one GPU. ``weight_scale`` corrects every stage's
+    weights by the ratio of a checkpoint's exact bytes to the format rule's."""
+    if gpu.vendor == "Apple" and dep.engine.engine.name not in APPLE_ENGINES:
         raise BadInputError(
-            f"memory fraction {fraction} is outside (0.05, 1]", "use a value like 0.9"
+            f"{dep.engine.engine.name} does not run on {gpu.name} (no CUDA or ROCm on Apple GPUs)",
+            f"use --engine {' or --engine '.join(APPLE_ENGINES)}",
         )
     if work.context_tokens < 1 or work.batch < 1:
         raise BadInputError("context and batch must be at least 1", "e.g. --context 4096")
-    frac = fraction if fraction is not None else profile.memory_fraction(layout.tp)
-    kv = KvSpec(
-        dtype=kv_dtype, mla_latent=profile.mla_latent, tp=1 if layout.attention_dp else layout.tp
-    )
+    layout, profile = dep.parallelism, dep.engine.engine
+    frac, kv = dep.memory_fraction, dep.kv_spec
+    fmt = dep.numerics.weights
     gpu_bytes = visible_memory_bytes(gpu)
     return [
-        _stage(model, gpu_bytes, fmt, kv, layout, profile, work, frac, s, layers)
+        _stage(model, gpu_bytes, fmt, kv, layout, profile, work, frac, s, layers, weight_scale)
         for s, layers in enumerate(stage_layers(model.arch.num_layers, layout.pp))
     ]

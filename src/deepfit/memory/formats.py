@@ -74,6 +74,8 @@ def tensor_bytes(
         return gguf_tensor_bytes(t, fmt.gguf_ftype, model)
     if not t.is_matrix:
         return t.numel * fmt.vector_bits / 8
+    if fmt.expert_format is not None and t.experts > 1:
+        return tensor_bytes(t, load_format(fmt.expert_format), num_layers, arch=arch)
     if not _is_quantized(t, fmt):
         return t.numel * fmt.keep_bits / 8
     return _quantized_bytes(t, fmt)
@@ -145,6 +147,8 @@ def checkpoint_native_format(arch: Architecture) -> WeightFormat | None:
         return None
     method = str(q.get("quant_method", "")).lower()
     if method == "fp8":
+        if _fp4_experts(arch, q):
+            return load_format("fp8-fp4-experts")
         return load_format("fp8-block" if q.get("weight_block_size") else "fp8")
     if method in ("gptq", "awq"):
         return _grouped(method, q)
@@ -157,6 +161,14 @@ def checkpoint_native_format(arch: Architecture) -> WeightFormat | None:
     if method == "modelopt" and str(q.get("quant_algo", "")).upper() in ("FP8", "NVFP4"):
         return load_format(str(q["quant_algo"]).lower())
     raise _unsupported(method or "unknown")
+
+
+def _fp4_experts(arch: Architecture, q: Mapping[str, Any]) -> bool:
+    """DeepSeek-V4 checkpoints store routed experts in FP4: said by ``expert_dtype`` (later
+    configs), implied for V4 configs that predate the key (the released Pro's tensors are
+    int8-packed FP4 with e8m0 scales)."""
+    dtype = str(q.get("expert_dtype", "")).lower()
+    return dtype == "fp4" or (not dtype and arch.model_type == "deepseek_v4")
 
 
 def _grouped(method: str, q: Mapping[str, Any]) -> WeightFormat:

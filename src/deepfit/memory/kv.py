@@ -1,13 +1,30 @@
 """KV cache bytes per token, as each engine really stores it.
 
 - MHA/GQA/MQA: K and V for each KV head, in every layer.
-- Sliding-window layers hold at most ``window`` tokens of a sequence (Gemma 2, Mistral v0.1).
+- Sliding-window layers hold at most ``window`` tokens of a sequence (Gemma 2, Mistral v0.1);
+  chunked-attention layers (Llama 4) at most one chunk.
 - DeepSeek MLA: engines with MLA kernels (vLLM, SGLang, TensorRT-LLM, llama.cpp) cache the
   compressed latent, ``kv_lora_rank + qk_rope_head_dim`` elements per token and layer, one
   copy per rank (not split by tensor parallelism); a plain transformers run caches the
   decompressed per-head K and V.
 - Tensor parallelism splits KV heads across ranks; with fewer KV heads than ranks, each rank
   keeps one (heads are replicated, as vLLM does). Pipeline parallelism splits layers.
+- DeepSeek lightning indexers (V3.2 DSA, V4 CSA) cache one key of ``index_head_dim`` per
+  (compressed) token; MLA-aware engines store it in fp8 with an fp32 scale per 128
+  (vLLM ``DeepseekV32IndexerCache``: 128 + 4 = 132 bytes).
+- DeepSeek-V4 layers cache a window of ``sliding_window`` uncompressed entries plus one
+  compressed entry per ``ratio`` tokens (CSA 4, HCA 128), each entry one shared K=V head of
+  ``head_dim``; in fp8 engines store the no-RoPE part in fp8, the RoPE part in bf16 and an
+  8-byte scale (vLLM ``fp8_ds_mla`` for V4: 448 + 128 + 8 = 584 bytes per entry). V3.2 with
+  an fp8 cache uses the same format at its MLA width (512 + 16 + 128 = 656 bytes).
+
+- Linear-attention layers (Gated DeltaNet) keep no per-token cache but a fixed state per
+  sequence (recurrent state and convolution inputs), in 16 bits whatever the KV dtype
+  (vLLM's mamba-state dtype follows the model's, not ``--kv-cache-dtype``), split across
+  tensor-parallel ranks by heads.
+
+Each layer's cache is a set of :class:`KvPart` (a window or the whole context, and bytes
+per token), so memory, capacity and per-step KV traffic all read the same description.
 """
 
 from __future__ import annotations
@@ -72,6 +89,21 @@ def load_kv_dtype(name: str, model_dtype: str = "bf16") -> KvDtype:
         ) from None
 
 
+#: vLLM's fp8 indexer-key cache: fp8 keys plus one fp32 scale per 128 of them
+INDEXER_SCALE_BLOCK = 128
+#: vLLM's fp8 DeepSeek-V4 entry: 448 fp8 + 64 bf16 RoPE + one 8-byte scale = 584 bytes
+V4_FP8_SCALE_BYTES = 8
+
+
+@dataclass(frozen=True)
+class KvPart:
+    """One piece of a layer's cache: ``window`` tokens kept (None: the whole context),
+    ``bytes_per_token`` per token of the sequence (fractional for compressed entries)."""
+
+    window: int | None
+    bytes_per_token: float
+
+
 def elements_per_token(att: Attention, *, mla_latent: bool, tp: int = 1) -> float:
     """KV elements one rank stores per token for one layer."""
     if att.mla is not None and mla_latent:
@@ -88,10 +120,56 @@ class KvSpec:
     mla_latent: bool = True
     tp: int = 1
 
+    def entry_bytes(self, elements: int, rope: int, fp8_scale_bytes: int) -> float:
+        """One cached entry of ``elements``, ``rope`` of which carry RoPE. In fp8, engines
+        with MLA kernels keep the RoPE part in bf16 and add ``fp8_scale_bytes`` of scales."""
+        if self.dtype is KvDtype.FP8 and self.mla_latent:
+            return (elements - rope) + 2 * rope + fp8_scale_bytes
+        return elements * self.dtype.bytes_per_element
+
+    def indexer_bytes(self, head_dim: int) -> float:
+        """One indexer key: in fp8 with an fp32 scale per 128 (vLLM), else in the KV dtype."""
+        if self.dtype is KvDtype.FP8 and self.mla_latent:
+            return head_dim + 4 * (head_dim // INDEXER_SCALE_BLOCK)
+        return head_dim * self.dtype.bytes_per_element
+
+    def state_bytes(self, att: Attention) -> float:
+        """Bytes one rank keeps per sequence for a linear-attention layer (0 otherwise)."""
+        if att.linear is None:
+            return 0.0
+        share = min(self.tp, att.linear.num_v_heads)
+        width = 4.0 if self.dtype is KvDtype.FP32 else 2.0
+        return att.linear.state_elements * width / share
+
+    def parts(self, att: Attention) -> tuple[KvPart, ...]:
+        """What one rank caches per token for one layer of this attention."""
+        if att.linear is not None:
+            return ()
+        idx = att.indexer
+        c = att.compressed
+        if c is not None:
+            entry = self.entry_bytes(att.head_dim, c.rope_dim, V4_FP8_SCALE_BYTES)
+            out = [KvPart(att.sliding_window, entry)]
+            if c.ratio:
+                out.append(KvPart(None, entry / c.ratio))
+                if idx is not None:
+                    out.append(KvPart(None, self.indexer_bytes(idx.head_dim) / c.ratio))
+            return tuple(out)
+        if att.mla is not None and self.mla_latent and idx is not None:
+            m = att.mla
+            scales = 4 * (m.kv_lora_rank // INDEXER_SCALE_BLOCK)  # fp32 per 128
+            main = self.entry_bytes(m.latent_dim, m.qk_rope_head_dim, scales)
+            return (KvPart(None, main), KvPart(None, self.indexer_bytes(idx.head_dim)))
+        per_token = elements_per_token(att, mla_latent=self.mla_latent, tp=self.tp)
+        per_token *= self.dtype.bytes_per_element
+        if idx is not None:  # plain transformers: decompressed K/V plus the indexer's keys
+            per_token += self.indexer_bytes(idx.head_dim)
+        # a chunked layer needs only its current chunk (vLLM frees blocks behind it)
+        return (KvPart(att.sliding_window or att.chunk_size, per_token),)
+
     def layer_bytes_per_token(self, att: Attention) -> float:
-        return elements_per_token(att, mla_latent=self.mla_latent, tp=self.tp) * (
-            self.dtype.bytes_per_element
-        )
+        """Bytes per token of one layer while the context is shorter than any window."""
+        return sum(p.bytes_per_token for p in self.parts(att))
 
 
 def bytes_per_token(arch: Architecture, spec: KvSpec, layers: range | None = None) -> float:
@@ -108,10 +186,8 @@ def kv_groups(
     """Per-token KV bytes summed by sliding window (None = full attention) over ``layers``."""
     groups: dict[int | None, float] = {}
     for i in range(arch.num_layers) if layers is None else layers:
-        att = arch.layers[i].attention
-        groups[att.sliding_window] = groups.get(att.sliding_window, 0.0) + (
-            spec.layer_bytes_per_token(att)
-        )
+        for part in spec.parts(arch.layers[i].attention):
+            groups[part.window] = groups.get(part.window, 0.0) + part.bytes_per_token
     return tuple(groups.items())
 
 
@@ -124,7 +200,8 @@ def bytes_for_sequence(
 ) -> float:
     """KV bytes one rank stores for one sequence of ``tokens``; sliding-window layers keep at
     most their window. ``block_tokens`` rounds up to the engine's block (vLLM: 16)."""
-    total = 0.0
+    chosen = range(arch.num_layers) if layers is None else layers
+    total = sum(spec.state_bytes(arch.layers[i].attention) for i in chosen)
     for window, per_token in kv_groups(arch, spec, layers):
         kept = tokens if window is None else min(tokens, window)
         total += -(-kept // block_tokens) * block_tokens * per_token

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..engines import load_engine
 from ..hardware import Gpu
 from ..models.loader import Model
 from ..models.tensors import Role, tensors
 from .device import visible_memory_bytes
-from .engines import BASE_NON_TORCH_BYTES, load_engine
 from .formats import tensor_bytes
 from .kv import KvSpec, bytes_for_sequence, load_kv_dtype
 from .layout import Layout
@@ -59,8 +59,8 @@ def llamacpp_offload(
 
     arch = model.arch
     fmt = resolve_format(model, weights)
-    kv = KvSpec(dtype=load_kv_dtype(kv_dtype, "fp16"), mla_latent=True)
     profile = load_engine("llamacpp")
+    kv = KvSpec(dtype=load_kv_dtype(kv_dtype, "fp16"), mla_latent=profile.mla_latent)
     gpu_total = visible_memory_bytes(gpu)
     layer_gpu = [0.0] * arch.num_layers
     layer_host = [0.0] * arch.num_layers
@@ -82,7 +82,7 @@ def llamacpp_offload(
             arch, kv, context, range(i, i + 1), profile.block_tokens
         )
     fixed = overheads(profile, arch, fmt, Layout(), range(arch.num_layers), True, context, batch)
-    room = gpu_total - fixed.activations - BASE_NON_TORCH_BYTES
+    room = gpu_total - fixed.activations - profile.overheads.non_torch_bytes
     used, n = 0.0, 0
     for i in reversed(range(arch.num_layers)):
         if used + layer_gpu[i] > room:
@@ -95,5 +95,5 @@ def llamacpp_offload(
     on_gpu_layers = set(range(arch.num_layers - min(n, arch.num_layers), arch.num_layers))
     host = host_fixed + sum(layer_host) + (head if n <= arch.num_layers else 0)
     host += sum(layer_gpu[i] for i in range(arch.num_layers) if i not in on_gpu_layers)
-    gpu_bytes = used + fixed.activations + BASE_NON_TORCH_BYTES if n else 0
+    gpu_bytes = used + fixed.activations + profile.overheads.non_torch_bytes if n else 0
     return OffloadPlan(n, arch.num_layers, experts_on_host, int(gpu_bytes), int(host), gpu_total)

@@ -1,21 +1,22 @@
 """Activations, workspace, CUDA graphs and non-torch memory per engine, per GPU.
 
-vLLM's terms are fitted on published vLLM 0.19 startup logs (see ``data/engines.json``
-and ``tools/calibrate_memory.py``): the profiled activation peak is a constant part plus
-sampler/logits buffers that grow with the vocabulary (only on the last pipeline stage);
-CUDA graphs grow with the layers a GPU runs; memory outside torch jumps when tensor
-parallelism adds NCCL and custom all-reduce buffers. SGLang and TensorRT-LLM log too little
-in the ground truth to fit their own terms: they borrow vLLM's, and say so.
-llama.cpp's compute buffer and transformers' prefill peak are derived from what they compute.
+Which model an engine uses is data (``overheads.kind`` in its ``engines/*/engine.json``).
+``profiled``: terms fitted on published vLLM 0.19 startup logs (``tools/calibrate_memory.py``):
+the profiled activation peak is a constant part plus sampler/logits buffers that grow with
+the vocabulary (only on the last pipeline stage); CUDA graphs grow with the layers a GPU
+runs; memory outside torch jumps when tensor parallelism adds NCCL and custom all-reduce
+buffers. SGLang and TensorRT-LLM log too little in the ground truth to fit their own terms:
+they borrow vLLM's (``terms_from``), and say so. llama.cpp's compute buffer
+(``compute_buffers``) and transformers' prefill peak (``prefill_peak``) are derived from
+what they compute.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..engines import Engine as EngineProfile
 from ..models.architecture import Architecture
-from ..units import GiB
-from .engines import BASE_NON_TORCH_BYTES, EngineProfile, load_engine
 from .formats import WeightFormat
 from .layout import Layout
 
@@ -30,19 +31,20 @@ class Overheads:
     cudagraph: int
 
 
-def _vllm_like(arch: Architecture, layout: Layout, layers: range, last: bool) -> Overheads:
-    fit = load_engine("vllm")
-    act = fit.fit("act_base_bytes", 1.0 * GiB)
+def _profiled(
+    profile: EngineProfile, arch: Architecture, layout: Layout, layers: range, last: bool
+) -> Overheads:
+    terms = profile.overheads.terms
+    act = terms["act_base_bytes"]
     if last:
-        act += fit.fit("act_per_vocab_bytes", 0.0) * arch.vocab_size
+        act += terms["act_per_vocab_bytes"] * arch.vocab_size
     if layout.tp > 1:
-        non_torch = fit.fit("non_torch_tp_bytes", 2.1 * GiB)
+        non_torch = terms["non_torch_tp_bytes"]
     elif layout.pp > 1:
-        non_torch = fit.fit("non_torch_pp_bytes", 0.07 * GiB)
+        non_torch = terms["non_torch_pp_bytes"]
     else:
-        non_torch = fit.fit("non_torch_single_bytes", BASE_NON_TORCH_BYTES)
-    graph = fit.fit("cudagraph_base_bytes", 0.5 * GiB)
-    graph += fit.fit("cudagraph_per_layer_bytes", 0.0) * len(layers)
+        non_torch = terms["non_torch_single_bytes"]
+    graph = terms["cudagraph_base_bytes"] + terms["cudagraph_per_layer_bytes"] * len(layers)
     return Overheads(int(act), int(non_torch), int(graph))
 
 
@@ -58,11 +60,17 @@ def _llamacpp(
     act = ubatch * context * heads * 4
     if last:
         act += ubatch * arch.vocab_size * LOGIT_BYTES
-    return Overheads(act, BASE_NON_TORCH_BYTES, 0)
+    return Overheads(act, profile.overheads.non_torch_bytes, 0)
 
 
 def _transformers(
-    arch: Architecture, fmt: WeightFormat, layout: Layout, last: bool, context: int, batch: int
+    arch: Architecture,
+    profile: EngineProfile,
+    fmt: WeightFormat,
+    layout: Layout,
+    last: bool,
+    context: int,
+    batch: int,
 ) -> Overheads:
     """Prefill of the whole prompt at once with SDPA attention: the residual stream, the
     attention projections and the MLP's widest intermediate live together for one layer
@@ -77,7 +85,7 @@ def _transformers(
     act = batch * context * per_token
     if last:
         act += batch * arch.vocab_size * LOGIT_BYTES
-    return Overheads(int(act), BASE_NON_TORCH_BYTES, 0)
+    return Overheads(int(act), profile.overheads.non_torch_bytes, 0)
 
 
 def overheads(
@@ -91,8 +99,9 @@ def overheads(
     batch: int,
 ) -> Overheads:
     """Memory besides weights and KV on one GPU of a stage, for ``profile``'s engine."""
-    if profile.name == "llamacpp":
+    kind = profile.overheads.kind
+    if kind == "compute_buffers":
         return _llamacpp(arch, profile, layout, last, context)
-    if profile.name == "transformers":
-        return _transformers(arch, fmt, layout, last, context, batch)
-    return _vllm_like(arch, layout, layers, last)
+    if kind == "prefill_peak":
+        return _transformers(arch, profile, fmt, layout, last, context, batch)
+    return _profiled(profile, arch, layout, layers, last)

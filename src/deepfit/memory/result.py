@@ -10,9 +10,10 @@ from .estimate import StageMemory
 
 @dataclass(frozen=True)
 class PerGpu:
-    """Memory on the binding GPU, in bytes. ``total`` is what the engine occupies: its whole
-    budget when the workload fits in it (vLLM and SGLang preallocate the KV pool), else what
-    the workload would need, counting the headroom the budget keeps free."""
+    """Memory on the binding GPU, in bytes, every row >= 0 and ``total`` their sum. The KV row
+    is the pool the engine allocates (vLLM and SGLang preallocate it whatever the workload;
+    0 when the weights and workspace leave no room) or, for engines that allocate exactly,
+    what the workload needs. What the workload lacks is ``MemoryEstimate.shortfall_bytes``."""
 
     weights: int
     kv_cache: int
@@ -62,11 +63,13 @@ class MemoryEstimate:
     source: str = "calibrated"
     reasons: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    #: bytes more per GPU the workload needs (0 when it fits in memory)
+    shortfall_bytes: int = 0
 
     @property
     def context_supported(self) -> bool:
-        """Whether the model was trained for ``context_tokens`` positions (``fits`` is about
-        memory only; engines refuse a longer max_model_len without rope scaling)."""
+        """Whether the model was trained for ``context_tokens`` positions (engines refuse a
+        longer max_model_len without rope scaling, so ``fits`` is false without it)."""
         return self.model_max_context is None or self.context_tokens <= self.model_max_context
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +98,7 @@ class MemoryEstimate:
             "per_gpu": self.per_gpu.to_dict(),
             "gpu_memory_bytes": self.gpu_memory_bytes,
             "fits": self.fits,
+            "shortfall_bytes": self.shortfall_bytes,
             "max_context_tokens": self.max_context_tokens,
             "max_concurrency": self.max_concurrency,
             "kv_capacity_tokens": self.kv_capacity_tokens,

@@ -21,6 +21,9 @@ class AttentionKind(str, Enum):
     GQA = "gqa"  # groups of query heads share a K/V head
     MQA = "mqa"  # one K/V head for all query heads
     MLA = "mla"  # DeepSeek multi-head latent attention (compressed latent K/V)
+    CSA = "csa"  # DeepSeek-V4 compressed sparse attention (1 entry per m tokens, top-k read)
+    HCA = "hca"  # DeepSeek-V4 heavily compressed attention (1 entry per m' tokens, all read)
+    LINEAR = "gated_deltanet"  # linear attention: a fixed-size recurrent state per sequence
 
 
 class NormKind(str, Enum):
@@ -45,6 +48,58 @@ class MlaDims:
 
 
 @dataclass(frozen=True)
+class Indexer:
+    """DeepSeek's lightning indexer: scores every earlier (compressed) entry with its own
+    small keys and keeps the ``topk`` best for the core attention (V3.2 DSA, V4 CSA)."""
+
+    num_heads: int
+    head_dim: int
+    topk: int
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """DeepSeek-V4 attention: one K=V head of ``head_dim`` in a sliding window, plus (when
+    ``ratio`` > 0) one compressed entry per ``ratio`` tokens; low-rank queries and a grouped
+    low-rank output projection (``o_groups`` groups, each to ``o_lora_rank``)."""
+
+    ratio: int  # 0: the window only
+    q_lora_rank: int
+    o_groups: int
+    o_lora_rank: int
+    rope_dim: int  # trailing channels of each entry that carry RoPE (kept in 16 bits)
+
+    @property
+    def overlap(self) -> int:
+        """CSA's compressor keeps two overlapping series (2x width); HCA's one."""
+        return 2 if self.ratio == 4 else 1
+
+
+@dataclass(frozen=True)
+class LinearAttention:
+    """Gated DeltaNet (Qwen3-Next): keys/queries of ``num_k_heads`` x ``head_k_dim``, values
+    of ``num_v_heads`` x ``head_v_dim``, a causal depthwise convolution of ``conv_kernel``
+    over q, k and v, and per value head a ``head_k_dim`` x ``head_v_dim`` state."""
+
+    num_k_heads: int
+    num_v_heads: int
+    head_k_dim: int
+    head_v_dim: int
+    conv_kernel: int
+
+    @property
+    def conv_dim(self) -> int:
+        return 2 * self.num_k_heads * self.head_k_dim + self.num_v_heads * self.head_v_dim
+
+    @property
+    def state_elements(self) -> int:
+        """Elements one sequence keeps: the recurrent state and the convolution's last
+        ``conv_kernel - 1`` inputs."""
+        recurrent = self.num_v_heads * self.head_k_dim * self.head_v_dim
+        return recurrent + (self.conv_kernel - 1) * self.conv_dim
+
+
+@dataclass(frozen=True)
 class Attention:
     """One attention block. ``head_dim`` is the query/key head size, ``v_head_dim`` the value's."""
 
@@ -56,8 +111,15 @@ class Attention:
     qkv_bias: bool = False
     o_bias: bool = False
     qk_norm: bool = False  # per-head RMSNorm on q and k (Qwen3)
+    qk_norm_full: bool = False  # one RMSNorm over all q heads and one over all k heads (MiniMax-M2)
     sliding_window: int | None = None  # tokens this layer attends to; None = full context
+    chunk_size: int | None = None  # chunked local attention (Llama 4): only the current chunk
     mla: MlaDims | None = None
+    sinks: bool = False  # one learned attention-sink logit per head (gpt-oss, DeepSeek-V4)
+    indexer: Indexer | None = None  # DSA / CSA top-k selection
+    compressed: Compressed | None = None  # DeepSeek-V4 hybrid attention
+    output_gate: bool = False  # q_proj also emits a sigmoid gate on the output (Qwen3-Next)
+    linear: LinearAttention | None = None  # linear attention instead of softmax attention
 
     @property
     def q_dim(self) -> int:
@@ -94,6 +156,7 @@ class Moe:
     num_shared_experts: int = 0
     shared_gate: bool = False
     router_bias: bool = False
+    hash_routed: bool = False  # experts chosen by a fixed token-id table (DeepSeek-V4 first layers)
 
 
 @dataclass(frozen=True)
@@ -123,6 +186,7 @@ class Architecture:
     rope_scaling: str | None = None
     torch_dtype: str | None = None
     mtp_layers: tuple[Layer, ...] = ()  # DeepSeek-V3 multi-token prediction, not in the main stack
+    hyper_streams: int = 0  # manifold-constrained hyper-connection streams (V4: 4); 0 = none
     quantization: Mapping[str, Any] | None = None  # the checkpoint's quantization_config, as data
     notes: tuple[str, ...] = field(default=())
 
@@ -146,6 +210,10 @@ class Architecture:
     @property
     def attention_kinds(self) -> frozenset[AttentionKind]:
         return frozenset(layer.attention.kind for layer in self.layers)
+
+    @property
+    def chunked_layers(self) -> tuple[int, ...]:
+        return tuple(i for i, la in enumerate(self.layers) if la.attention.chunk_size is not None)
 
     @property
     def sliding_window_layers(self) -> tuple[int, ...]:
@@ -194,6 +262,36 @@ class Architecture:
             "torch_dtype": self.torch_dtype,
             "mtp_layers": len(self.mtp_layers),
         }
+        kinds = sorted({la.attention.kind.value for la in self.layers})
+        if len(kinds) > 1:
+            out["attention"]["layer_kinds"] = {
+                k: sum(la.attention.kind.value == k for la in self.layers) for k in kinds
+            }
+        if att.sinks:
+            out["attention"]["sinks"] = True
+        if self.chunked_layers:
+            out["attention"]["chunked_layers"] = list(self.chunked_layers)
+            out["attention"]["chunk_size"] = next(
+                la.attention.chunk_size for la in self.layers if la.attention.chunk_size
+            )
+        if self.hyper_streams:
+            out["hyper_connection_streams"] = self.hyper_streams
+        idx = next((la.attention.indexer for la in self.layers if la.attention.indexer), None)
+        if idx is not None:
+            out["attention"]["indexer"] = {
+                "num_heads": idx.num_heads,
+                "head_dim": idx.head_dim,
+                "topk": idx.topk,
+            }
+        if att.compressed is not None:
+            c = att.compressed
+            out["attention"]["compress_ratios"] = [
+                la.attention.compressed.ratio if la.attention.compressed else 0
+                for la in self.layers
+            ]
+            out["attention"]["q_lora_rank"] = c.q_lora_rank
+            out["attention"]["o_groups"] = c.o_groups
+            out["attention"]["o_lora_rank"] = c.o_lora_rank
         if att.mla is not None:
             m = att.mla
             out["attention"]["mla"] = {

@@ -7,20 +7,16 @@ bundled, fetched only when allowed (see :mod:`deepfit.models.hub`).
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .._data import data_path
 from ..errors import CatalogError, UnknownModelError
 from .config import parse_config_text, read_config_file
-
-if TYPE_CHECKING:
-    from importlib.abc import Traversable
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}/[\w.\-]{1,96}$")
 
@@ -33,6 +29,9 @@ class CatalogEntry:
     file: str | None  # None: known by name, but no verified config.json is bundled
     aliases: tuple[str, ...]
     description: str
+    #: "bundled": the published config.json; "paper": built from the paper's architecture
+    #: table because no verified copy was found (the file's ``_deepfit_source`` says how)
+    origin: str = "bundled"
 
     @property
     def bundled(self) -> bool:
@@ -44,11 +43,12 @@ class CatalogEntry:
             "aliases": list(self.aliases),
             "description": self.description,
             "bundled": self.bundled,
+            "origin": self.origin,
         }
 
 
-def _data() -> Traversable:
-    return resources.files("deepfit.models").joinpath("data")
+def _data() -> Path:
+    return data_path("deepfit.models", "data")
 
 
 @lru_cache(maxsize=1)
@@ -57,7 +57,13 @@ def catalog() -> tuple[CatalogEntry, ...]:
     try:
         raw = json.loads(_data().joinpath("catalog.json").read_text(encoding="utf-8"))
         return tuple(
-            CatalogEntry(m["id"], m["file"], tuple(m.get("aliases", ())), m.get("description", ""))
+            CatalogEntry(
+                m["id"],
+                m["file"],
+                tuple(m.get("aliases", ())),
+                m.get("description", ""),
+                m.get("origin", "bundled"),
+            )
             for m in raw["models"]
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -96,6 +102,8 @@ def bundled_config(entry: CatalogEntry) -> dict[str, Any]:
 
 
 def suggestions(name: str) -> list[str]:
+    import difflib
+
     return difflib.get_close_matches(_key(name), list(_index()), n=3, cutoff=0.5)
 
 

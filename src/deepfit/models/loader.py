@@ -22,7 +22,7 @@ from .families import parse_architecture
 from .hub import fetch_config
 from .params import ParamBreakdown, count_params
 
-Origin = Literal["bundled", "file", "hub", "data"]
+Origin = Literal["bundled", "paper", "file", "hub", "data"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,18 @@ def bundled_model(entry: CatalogEntry) -> Model:
     """The :class:`Model` of a catalogue entry (built once: models are immutable)."""
     data = bundled_config(entry)
     arch = parse_architecture(data, entry.id, f"bundled {entry.file}")
-    return Model(arch, "bundled", entry.aliases, entry.description)
+    origin: Origin = "paper" if entry.origin == "paper" else "bundled"
+    return Model(arch, origin, entry.aliases, entry.description)
+
+
+def _looks_like_path(text: str) -> bool:
+    """A MODEL argument that can only be a file path (a Hub id is ``org/name``)."""
+    return (
+        text.lower().endswith(".json")
+        or text.startswith(("/", "./", "../", "~", "."))
+        or "\\" in text
+        or text.count("/") > 1
+    )
 
 
 def load_model(name: str | Path, *, hub: bool = False, revision: str | None = None) -> Model:
@@ -83,13 +94,18 @@ def load_model(name: str | Path, *, hub: bool = False, revision: str | None = No
             "name a model, e.g. deepseek-v3, or a path to a config.json",
         )
     entry = find_entry(text)
-    if entry is not None and (entry.bundled or not hub):
+    if entry is not None and ((entry.bundled and entry.origin != "paper") or not hub):
         return bundled_model(entry)
-    if entry is not None:  # a known name without a bundled config: the Hub, as asked
+    if entry is not None:  # no verified config bundled (none, or the paper's): the Hub, as asked
         data = fetch_config(entry.id, revision)
         arch = parse_architecture(data, entry.id, f"{entry.id}/config.json")
         return Model(arch, "hub", entry.aliases, entry.description)
     local = local_config(text)
+    if local is None and _looks_like_path(text):
+        raise UnknownModelError(
+            f"no config file at {text[:200]!r}",
+            "check the path: give a config.json, or a folder that holds one",
+        )
     if local is not None:
         data, model_id = local
         return Model(parse_architecture(data, model_id, text), "file")

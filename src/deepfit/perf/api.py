@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
 
+from ..deployment import kv_spec
+from ..engines import load_engine
 from ..errors import BadInputError
 from ..hardware import Gpu
 from ..memory import estimate_memory
@@ -13,14 +16,12 @@ from ..memory.formats import WeightFormat
 from ..memory.kv import KvSpec, load_kv_dtype
 from ..memory.layout import Layout
 from ..models.loader import Model
-from ..units import GiB
+from .calibration import Calibration
 from .efficiency import Efficiency, load_efficiency
 from .ops import StepShape
 from .result import PerfEstimate
 from .serving import Workload, decode_step, pipeline_step, prefill_time
 from .simulate import Load, SimResult
-
-LARGE_GPU_BYTES = 70 * GiB
 
 
 def speculative_factor(draft_tokens: int, acceptance: float) -> float:
@@ -33,8 +34,7 @@ def speculative_factor(draft_tokens: int, acceptance: float) -> float:
     return (1.0 - acceptance ** (draft_tokens + 1)) / (1.0 - acceptance)
 
 
-def _concurrency(requested: int | str, eff: Efficiency, max_fit: int, gpu_bytes: int) -> int:
-    cap = eff.max_num_seqs_large_gpu if gpu_bytes >= LARGE_GPU_BYTES else eff.max_num_seqs
+def _concurrency(requested: int | str, cap: int, max_fit: int) -> int:
     if requested == "max":
         return max(1, min(max_fit, cap)) if max_fit else 1
     if not isinstance(requested, int) or requested < 1:
@@ -49,7 +49,7 @@ def estimate_perf(
     input_len: int,
     output_len: int,
     concurrency: int | str = 1,
-    gpus: int = 1,
+    gpus: int | None = None,
     tp: int | None = None,
     pp: int = 1,
     ep: int = 1,
@@ -61,7 +61,7 @@ def estimate_perf(
     spec_tokens: int = 0,
     spec_acceptance: float = 0.0,
     draft_cost: float = 0.05,
-    efficiency: dict[str, float] | None = None,
+    efficiency: Calibration | Mapping[str, float] | None = None,
     load: Load | None = None,
 ) -> PerfEstimate:
     """Steady-state serving speed of ``model`` on ``gpus`` x ``gpu``.
@@ -70,6 +70,8 @@ def estimate_perf(
     KV pool holds (capped by the engine's max running sequences). Speculative decoding:
     ``spec_tokens`` drafts per step accepted with ``spec_acceptance``; each draft token costs
     ``draft_cost`` of a batch-1 target step (an MTP head or a small draft model).
+    ``efficiency``: a :class:`Calibration` (or bare factors) that replaces the engine's
+    bundled factors; the core reads no calibration file of its own.
 
     ``load`` (a closed loop, an open-loop rate or a burst) runs the serving simulation
     (``simulate.py``): the estimate then carries TTFT / TPOT / ITL / end-to-end percentiles,
@@ -94,19 +96,13 @@ def estimate_perf(
         engine=engine,
         dp_attention=dp_attention,
     )
-    if efficiency is None:  # the user's own calibration (deepfit calibrate), if any
-        from ..measure.profile import profile_overrides
-
-        efficiency = profile_overrides(engine, gpu.name)
+    spec = load_engine(engine)
     eff = load_efficiency(engine, efficiency, gpu)
-    n = _concurrency(concurrency, eff, mem.max_concurrency, mem.gpu_memory_bytes)
+    cap = _running_cap(eff, spec.serving.large_gpu_bytes, mem.gpu_memory_bytes)
+    n = _concurrency(concurrency, cap, mem.max_concurrency)
     layout = Layout(tp=mem.tp, pp=mem.pp, ep=mem.ep, dp=mem.dp, attention_dp=mem.dp_attention)
     fmt = resolve_format(model, mem.weights_format)
-    kv = KvSpec(
-        load_kv_dtype(mem.kv_dtype),
-        mla_latent=engine_caches_latent(engine),
-        tp=1 if layout.attention_dp else layout.tp,
-    )
+    kv = kv_spec(load_kv_dtype(mem.kv_dtype), spec, layout)
     work = Workload(input_len, output_len, n, prefix_hit_rate)
     step, tpot, running = decode_step(model.arch, gpu, fmt, kv, layout, eff, work)
     running = min(n, running * layout.dp)
@@ -136,9 +132,9 @@ def estimate_perf(
             f"{eff.max_batched_tokens:,}-token step budget admits no more (the rest wait)"
         )
     if not mem.fits:
+        why = mem.reasons[0] if mem.reasons else "see `deepfit memory`"
         notes.append(
-            "the deployment does not fit in memory (see `deepfit memory`); "
-            "speeds are what it would reach if it did"
+            f"the deployment does not fit ({why}); speeds are what it would reach if it did"
         )
     if concurrency == "max" and n < mem.max_concurrency:
         notes.append(f"concurrency capped at the engine's {n} running sequences")
@@ -160,7 +156,8 @@ def estimate_perf(
         output_tokens_per_s=out_tps,
         total_tokens_per_s=out_tps * (input_len + output_len) / output_len,
         bound=step.bound,
-        source="calibrated" if eff.calibrated else "roofline",
+        source=eff.provenance.source,
+        provenance=eff.provenance,
         decode_step=step,
         prefill_step=pre_step,
         fits=mem.fits,
@@ -168,7 +165,7 @@ def estimate_perf(
     )
     if load is None:
         return est
-    sim = _simulate(model, gpu, fmt, kv, layout, eff, load, work, mem.max_concurrency)
+    sim = _simulate(model, gpu, fmt, kv, layout, eff, load, work, mem.max_concurrency, cap)
     return replace(
         est,
         ttft_s=sim.ttft.mean,
@@ -190,6 +187,7 @@ def _simulate(
     load: Load,
     work: Workload,
     max_fit: int,
+    cap: int,
 ) -> SimResult:
     """Run the serving simulation of one replica (attention-DP rank) under its share."""
     from .simulate import StepTable, simulate
@@ -205,7 +203,6 @@ def _simulate(
         shape = shape_of(decode_tokens=-(-decode // pp), prefill_tokens=-(-prefill // pp))
         return pipeline_step(model.arch, gpu, fmt, kv, layout, eff, shape).seconds * pp
 
-    cap = eff.max_num_seqs_large_gpu if gpu_bytes(gpu) >= LARGE_GPU_BYTES else eff.max_num_seqs
     max_running = max(1, min(cap, max_fit // max(layout.dp, 1) if max_fit else cap))
     table = StepTable(cost, max_running, eff.max_batched_tokens)
     return simulate(
@@ -221,11 +218,7 @@ def _simulate(
     )
 
 
-def gpu_bytes(gpu: Gpu) -> float:
-    return float(gpu.memory_bytes) if isinstance(gpu.memory_bytes, int) else 0.0
-
-
-def engine_caches_latent(engine: str) -> bool:
-    from ..memory.engines import load_engine
-
-    return load_engine(engine).mla_latent
+def _running_cap(eff: Efficiency, large_gpu_bytes: float, gpu_memory_bytes: float) -> int:
+    """The engine's cap on running sequences on a GPU of ``gpu_memory_bytes``."""
+    large = gpu_memory_bytes >= large_gpu_bytes
+    return eff.max_num_seqs_large_gpu if large else eff.max_num_seqs

@@ -1,15 +1,16 @@
-"""Per-engine efficiency factors of the roofline, from ``data/engines.json``."""
+"""Per-engine terms of the roofline: host overheads and kernel terms from
+``perf/data/serving_terms.json`` (fitted on published runs), limits from the engine registry
+(``engines/*/engine.json``) and per GPU from the engines' own default rules; engines without
+serving terms keep ``engines/defaults.json``."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
-from typing import Any
 
+from ..engines import load_engine
 from ..hardware import Gpu
-from ..memory.engines import load_engine
+from .calibration import Calibration, Provenance
 
 
 @dataclass(frozen=True)
@@ -27,58 +28,69 @@ class Efficiency:
     max_num_seqs: int
     max_num_seqs_large_gpu: int
     max_batched_tokens: int
-    calibrated: bool
+    provenance: Provenance = Provenance.ROOFLINE
     layer_floor_s: float = 0.0  # a layer's kernels take at least this long (terms.py)
     gemm_tile_rows: int = 0  # tensor-core tile rows of grouped MoE GEMMs (0: no tiling)
     request_overhead_s: float = 0.0  # per request, outside the steps: added to TTFT
 
+    @property
+    def calibrated(self) -> bool:
+        """True when the factors are fitted (bundled) or calibrated (the user's)."""
+        return self.provenance is not Provenance.ROOFLINE
 
-#: Engine limits an override may set (a run's own --max-num-seqs ...); not efficiency factors.
+
+#: Engine limits a calibration may set (a run's own --max-num-seqs ...): not factors.
 _LIMITS = ("max_num_seqs", "max_num_seqs_large_gpu", "max_batched_tokens")
 
 
-@lru_cache(maxsize=1)
-def _raw() -> dict[str, Any]:
-    text = resources.files("deepfit.perf").joinpath("data").joinpath("engines.json").read_text()
-    data: dict[str, Any] = json.loads(text)
-    return data
-
-
 def load_efficiency(
-    engine: str, overrides: dict[str, float] | None = None, gpu: Gpu | None = None
+    engine: str,
+    calibration: Calibration | Mapping[str, float] | None = None,
+    gpu: Gpu | None = None,
 ) -> Efficiency:
-    """The engine's terms: its host overheads from ``serving_terms.json`` (fitted there) or
-    the defaults, the kernel terms, and on ``gpu`` its default limits for that GPU;
-    ``overrides`` (a user's calibration profile, a run's own limits) win over all."""
+    """The engine's terms: its host overheads from ``perf/data/serving_terms.json`` (fitted
+    there) or the registry's defaults, the kernel terms, and on ``gpu`` the engine's default
+    limits for that GPU; a ``calibration`` (a user's profile, bare factors, a run's own
+    limits) wins over all. The achieved bandwidth and tensor throughput are the GPU's
+    (``terms.py``); ``bandwidth`` and ``compute`` here are engine-level multipliers (1.0
+    unless calibrated)."""
     from . import terms
 
-    name = load_engine(engine).name
-    raw = _raw()
-    entry = raw[name]
-    values = dict(raw["defaults"])
+    spec = load_engine(engine)
+    values = dict(spec.efficiency_terms)
     values["moe_efficiency"] = terms.value("kernels.moe_bandwidth_efficiency")
     values["layer_floor_s"] = terms.layer_floor(gpu)
     values["gemm_tile_rows"] = terms.value("kernels.gemm_tile_rows")
-    overheads = terms.engine_overheads(name)
+    overheads = terms.engine_overheads(spec.name)
+    provenance = Provenance.ROOFLINE
     if overheads is not None:
         (
             values["step_overhead_s"],
             values["token_overhead_s"],
             values["request_overhead_s"],
         ) = overheads
-    calibrated = overheads is not None and "_fitted" in terms.raw_terms()
-    limits = {k: int(entry[k]) for k in _LIMITS}
-    per_gpu = terms.engine_limits(name, gpu) if gpu is not None else None
+        if "_fitted" in terms.raw_terms():
+            provenance = Provenance.FITTED
+    s = spec.serving
+    limits = {
+        "max_num_seqs": s.max_num_seqs,
+        "max_num_seqs_large_gpu": s.max_num_seqs_large_gpu,
+        "max_batched_tokens": s.max_batched_tokens,
+    }
+    per_gpu = terms.engine_limits(spec.name, gpu) if gpu is not None else None
     if per_gpu is not None:
         limits["max_num_seqs"] = limits["max_num_seqs_large_gpu"] = per_gpu[0]
         limits["max_batched_tokens"] = per_gpu[1]
-    if overrides:
-        factors = {k: v for k, v in overrides.items() if k not in _LIMITS}
-        limits.update({k: int(v) for k, v in overrides.items() if k in _LIMITS})
+    if calibration is not None and not isinstance(calibration, Calibration):
+        calibration = Calibration(dict(calibration))
+    if calibration:
+        factors = {k: float(v) for k, v in calibration.factors.items() if k not in _LIMITS}
+        limits.update({k: int(v) for k, v in calibration.factors.items() if k in _LIMITS})
         values.update(factors)
-        calibrated = calibrated or bool(factors)
+        if factors:
+            provenance = calibration.provenance
     return Efficiency(
-        engine=name,
+        engine=spec.name,
         bandwidth=float(values["bandwidth_efficiency"]),
         compute=float(values["compute_efficiency"]),
         step_overhead_s=float(values["step_overhead_s"]),
@@ -89,14 +101,14 @@ def load_efficiency(
         max_num_seqs=limits["max_num_seqs"],
         max_num_seqs_large_gpu=limits["max_num_seqs_large_gpu"],
         max_batched_tokens=limits["max_batched_tokens"],
-        calibrated=calibrated,
+        provenance=provenance,
         layer_floor_s=float(values["layer_floor_s"]),
         gemm_tile_rows=int(values["gemm_tile_rows"]),
         request_overhead_s=float(values.get("request_overhead_s", 0.0)),
     )
 
 
-def fitted_factors() -> dict[str, Any]:
+def fitted_factors() -> dict[str, object]:
     """The fitted serving terms counted against their rows (see ``terms.fitted_report``)."""
     from .terms import fitted_report
 

@@ -253,23 +253,27 @@ def _number(text: str) -> float | None:
 
 
 def _engine(name: str, version: str = "") -> str:
-    """The engine profile of a row. TensorRT-LLM's C++ runtime on prebuilt TensorRT engines
-    (0.x releases and MLPerf harnesses on TensorRT) and its 1.x PyTorch backend are different
-    programs with different efficiencies: two profiles, each fitted on its own rows."""
+    """The engine profile of a row, by the ``groundtruth.prefix`` each engine's data gives.
+    Where one program has versions with different behaviour (TensorRT-LLM's C++ runtime on
+    prebuilt TensorRT engines in 0.x releases and MLPerf harnesses, and its 1.x PyTorch
+    backend), ``groundtruth.runtime`` picks the profile, each fitted on its own rows."""
+    from ..engines import engines
+
     key = name.lower()
-    if key.startswith("tensorrt-llm"):
-        low = f"{name} {version}".lower()
-        pytorch = "pytorch" in low or re.search(r"(^|[^.\d])v?1\.\d", version or "") is not None
-        return "trtllm" if pytorch else "trtllm-cpp"
-    for prefix, engine in (
-        ("tensorrt-llm", "trtllm"),
-        ("vllm", "vllm"),
-        ("sglang", "sglang"),
-        ("llama.cpp", "llamacpp"),
-    ):
-        if key.startswith(prefix):
-            return engine
-    raise Skip(f"engine {name!r} is not modelled")
+    found = [e for e in engines() if e.groundtruth_prefix and key.startswith(e.groundtruth_prefix)]
+    if len(found) > 1:
+        runtime = _runtime(name, version)
+        found = [e for e in found if e.groundtruth_runtime in (None, runtime)]
+    if not found:
+        raise Skip(f"engine {name!r} is not modelled")
+    return found[0].name
+
+
+def _runtime(name: str, version: str) -> str:
+    """``pytorch`` for a 1.x release or a row that says PyTorch backend, else ``cpp``."""
+    low = f"{name} {version}".lower()
+    pytorch = "pytorch" in low or re.search(r"(^|[^.\d])v?1\.\d", version or "") is not None
+    return "pytorch" if pytorch else "cpp"
 
 
 def _parallelism(text: str, notes: list[str]) -> tuple[int, int, int, bool]:

@@ -19,6 +19,14 @@ def precision_matrix(model: Model, gpu: Gpu, **kwargs: Any) -> list[dict[str, An
     """One row per format: memory per GPU, fit, speed and the ratio to bf16's throughput."""
     rows: list[dict[str, Any]] = []
     for fmt in FORMATS:
+        if _experts_only(fmt) and not model.arch.is_moe:
+            rows.append(
+                {
+                    "weights": fmt,
+                    "error": f"{fmt} quantizes only routed experts; this model has none",
+                }
+            )
+            continue
         try:
             perf = estimate_perf(model, gpu, weights=fmt, **kwargs)
             mem = estimate_memory(
@@ -38,7 +46,7 @@ def precision_matrix(model: Model, gpu: Gpu, **kwargs: Any) -> list[dict[str, An
         rows.append(
             {
                 "weights": fmt,
-                "native": gpu.supports(_dtype(mem.weights_format)),
+                "native": _native(gpu, mem.weights_format),
                 "weights_bytes": mem.per_gpu.weights,
                 "fits": mem.fits,
                 "max_concurrency": mem.max_concurrency,
@@ -46,6 +54,7 @@ def precision_matrix(model: Model, gpu: Gpu, **kwargs: Any) -> list[dict[str, An
                 "tpot_s": perf.tpot_s,
                 "output_tokens_per_s": perf.output_tokens_per_s,
                 "quality": _quality(model.id, fmt),
+                **_quality_parts(model.id, fmt),
                 "source": perf.source,
             }
         )
@@ -70,7 +79,33 @@ def _quality(model_id: str, fmt: str) -> str:
     )
 
 
-def _dtype(fmt: str) -> str:
+def _quality_parts(model_id: str, fmt: str) -> dict[str, str | None]:
+    """The cited effect and its source apart, so a narrow table need not cut the URL."""
+    from ..quality import quality_for
+
+    effect = quality_for(model_id, fmt)
+    if effect is None:
+        return {"quality_effect": "not measured", "quality_source": None}
+    where = f" (estimate from {effect.from_model})" if effect.estimate else ""
+    return {
+        "quality_effect": f"{effect.loss_percent:+.2f}% {effect.metric} on "
+        f"{effect.benchmark}{where}",
+        "quality_source": effect.source,
+    }
+
+
+def _native(gpu: Gpu, fmt_name: str) -> bool:
+    """Whether the GPU computes in the format itself; False where kernels upcast (FP4
+    weights on a GPU without FP4 tensor cores run as 16-bit, like FP8 on an A100)."""
     from ..memory.formats import load_format
 
-    return load_format(fmt).compute_dtype
+    fmt = load_format(fmt_name)
+    if fmt.name in ("mxfp4", "nvfp4") and not gpu.supports("fp4"):
+        return False
+    return gpu.supports(fmt.compute_dtype)
+
+
+def _experts_only(fmt_name: str) -> bool:
+    from ..memory.formats import load_format
+
+    return bool(getattr(load_format(fmt_name), "experts_only", False))

@@ -11,6 +11,11 @@ Costs are for the layers of one pipeline stage, sharded as the layout says.
   in the ``kv_lora_rank`` latent space (plus the rope part), the per-head up-projections are
   folded into the query and output sides; prefill decompresses keys and values and runs
   plain multi-head attention, as those engines do.
+- DeepSeek sparse attention (V3.2) and V4's hybrid attention: a query reads its window,
+  the indexer's top-k (compressed) entries or, for HCA, every compressed entry, and the
+  indexer scores every candidate with its own keys; see :func:`_sparse_attention_core`.
+- Linear attention (Gated DeltaNet): a fixed cost per token and a fixed state per
+  sequence, whatever the context; see :func:`_linear_attention_core`.
 - MoE: a token runs ``experts_per_token`` experts; the weights read are those of the
   distinct experts the step's tokens touch: ``E * (1 - (1 - k/E)^T)`` under uniform
   routing. Shared experts and routers are dense.
@@ -64,10 +69,22 @@ def touched_experts(num_experts: int, k: int, tokens: int) -> float:
     return num_experts * (1.0 - (1.0 - k / num_experts) ** tokens)
 
 
-def _attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: float) -> OpCost:
-    """Scores and weighted values for one layer (all heads on this GPU)."""
+def _attention_core(
+    att: Attention, kv: KvSpec, shape: StepShape, heads: float
+) -> tuple[OpCost, ...]:
+    """Scores and weighted values for one layer (all heads on this GPU), and the lightning
+    indexer's scoring where there is one."""
+    if att.linear is not None:
+        return (_linear_attention_core(att, kv, shape, heads),)
+    if att.compressed is not None or att.indexer is not None:
+        return _sparse_attention_core(att, kv, shape, heads)
+    return (_dense_attention_core(att, kv, shape, heads),)
 
+
+def _dense_attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: float) -> OpCost:
     def ctx(c: float) -> float:
+        if att.chunk_size is not None and c > att.chunk_size:
+            return att.chunk_size / 2  # within its chunk a token sees half a chunk on average
         return c if att.sliding_window is None else min(c, float(att.sliding_window))
 
     if att.mla is not None and kv.mla_latent:
@@ -88,6 +105,79 @@ def _attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: float) 
     kv_read = shape.decode_tokens * ctx(shape.decode_context) * per_token
     kv_write = shape.tokens * per_token
     return OpCost("attention", flops, 0.0, kv_read + kv_write, compute="attention")
+
+
+def _linear_attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: float) -> OpCost:
+    """Gated DeltaNet per token and value head: the delta-rule update reads the state
+    against the key (2 FLOPs per state element), adds the outer product (2) and reads it
+    out with the query (2); the causal convolution costs 2 per channel and tap. A decode
+    step reads and writes each sequence's state once; the cost does not grow with context."""
+    lin = att.linear
+    assert lin is not None
+    share = heads / att.num_heads  # this rank's fraction of the heads
+    per_token = 6 * heads * lin.head_k_dim * lin.head_v_dim
+    per_token += 2 * lin.conv_kernel * lin.conv_dim * share
+    state = kv.state_bytes(att)
+    sequences = shape.decode_tokens + (1 if shape.prefill_tokens else 0)
+    return OpCost(
+        "attention", shape.tokens * per_token, 0.0, 2 * sequences * state, compute="attention"
+    )
+
+
+def _sparse_reads(att: Attention, context: float) -> tuple[float, float, float]:
+    """(uncompressed entries, compressed entries, indexer keys) one query reads at
+    ``context``: DeepSeek-V4 reads its window, then all HCA entries or the indexer's top-k
+    CSA entries; V3.2 (MLA + indexer) reads the top-k tokens, scoring all of them."""
+    idx, c = att.indexer, att.compressed
+    if c is None:  # V3.2 DSA over the whole context
+        assert idx is not None
+        return min(context, float(idx.topk)), 0.0, context
+    window = min(context, float(att.sliding_window or 0))
+    if not c.ratio:
+        return window, 0.0, 0.0
+    entries = context / c.ratio
+    if idx is None:
+        return window, entries, 0.0
+    return window, min(entries, float(idx.topk)), entries
+
+
+def _sparse_attention_core(
+    att: Attention, kv: KvSpec, shape: StepShape, heads: float
+) -> tuple[OpCost, ...]:
+    """DeepSeek sparse and compressed attention. Each attended entry costs 2 FLOPs per
+    element for scores and 2 for values per head (MLA in the latent space, as vLLM runs it).
+    The indexer (its own op) scores every candidate with all its heads on every rank, in the
+    checkpoint's matmul format (FP8 in the released models, as DeepGEMM runs it)."""
+    if att.mla is not None and kv.mla_latent:
+        m = att.mla
+        per_entry = 2 * (m.latent_dim + m.kv_lora_rank)
+        absorb = 2 * (m.qk_nope_head_dim * m.kv_lora_rank + m.kv_lora_rank * m.v_head_dim)
+    else:
+        per_entry, absorb = 2 * (att.head_dim + att.v_head_dim), 0
+    idx = att.indexer
+    per_score = 2 * idx.num_heads * idx.head_dim if idx else 0
+    parts = kv.parts(att)
+    entry = parts[0].bytes_per_token  # window entry (V4) or latent token (V3.2)
+    compressed_entry = entry if att.compressed else 0.0
+    index_key = kv.indexer_bytes(idx.head_dim) if idx else 0.0
+
+    def per_query(context: float) -> tuple[float, float, float, float]:
+        window, picked, scored = _sparse_reads(att, context)
+        flops = heads * (per_entry * (window + picked) + absorb)
+        read = entry * window + compressed_entry * picked
+        return flops, read, per_score * scored, index_key * scored
+
+    d_flops, d_read, d_score, d_keys = per_query(shape.decode_context)
+    p_flops, _, p_score, _ = per_query(shape.prefill_context)
+    flops = shape.decode_tokens * d_flops + shape.prefill_tokens * p_flops
+    kv_write = shape.tokens * sum(p.bytes_per_token for p in parts)
+    core = OpCost(
+        "attention", flops, 0.0, shape.decode_tokens * d_read + kv_write, compute="attention"
+    )
+    if idx is None:
+        return (core,)
+    scores = shape.decode_tokens * d_score + shape.prefill_tokens * p_score
+    return core, OpCost("indexer", scores, 0.0, shape.decode_tokens * d_keys)
 
 
 def step_ops(
@@ -120,17 +210,19 @@ def step_ops(
         ops.append(OpCost("experts", flops, g.bytes * touched / g.experts, rows_per_expert=rows))
     for att, count in _attention_kinds(arch, layers):
         # TP splits heads; DP attention keeps all heads for 1/tp of the sequences
-        one = _attention_core(att, kv, shape, att.num_heads / layout.tp)
-        # with DP attention a rank reads and writes only its own 1/tp of the sequences
-        ops.append(
-            OpCost(
-                one.name,
-                one.flops * count,
-                0.0,
-                one.kv_bytes * count / layout.kv_ranks,
-                compute=one.compute,
+        for one in _attention_core(att, kv, shape, att.num_heads / layout.tp):
+            # the indexer runs whole on every rank: only DP attention divides its work
+            share = layout.kv_ranks if one.name == "indexer" else 1
+            # with DP attention a rank reads and writes only its own 1/tp of the sequences
+            ops.append(
+                OpCost(
+                    one.name,
+                    one.flops * count / share,
+                    0.0,
+                    one.kv_bytes * count / layout.kv_ranks,
+                    compute=one.compute,
+                )
             )
-        )
     # elementwise traffic: norms, residual adds, activations, ~8 passes over the hidden state
     ops.append(
         OpCost(

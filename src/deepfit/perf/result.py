@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .calibration import Provenance
 from .roofline import StepTime
 
 
@@ -29,11 +30,12 @@ class PerfEstimate:
     output_tokens_per_s: float
     total_tokens_per_s: float
     bound: str
-    source: str  # "roofline" (engine not calibrated) or "calibrated"
+    source: str  # the contract's value: "roofline", "calibrated" or "measured"
     decode_step: StepTime
     prefill_step: StepTime
     fits: bool
     notes: tuple[str, ...] = field(default=())
+    provenance: Provenance = Provenance.ROOFLINE  # also tells a bundled fit from the user's
     simulated: Any = None  # simulate.SimResult when a load shape was simulated
 
     @property
@@ -58,6 +60,7 @@ class PerfEstimate:
             "output_tokens_per_s_per_user": self.output_tokens_per_s_per_user,
             "bound": self.bound,
             "source": self.source,
+            "provenance": self.provenance.value,
             "fits": self.fits,
             "notes": list(self.notes),
         }

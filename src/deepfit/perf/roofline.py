@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import DeepfitError
 from ..hardware import Gpu
+from ..hardware.gpu import Missing
 from ..memory.formats import WeightFormat
 from .comm import CommCost
 from .efficiency import Efficiency
@@ -22,25 +22,31 @@ from .terms import (
     weights_compute_dtype,
 )
 
-_MATMUL: dict[tuple[str, str], str] = {}
+_HALF = ("bf16", "fp16")
 
 
 def matmul_dtype(gpu: Gpu, wanted: str) -> str:
     """The dtype the GPU really multiplies in: the format's own when the hardware has it,
-    else 16-bit (weight-only kernels upcast, e.g. FP8 or INT4 weights on an A100)."""
-    key = (gpu.name, wanted)
-    if (hit := _MATMUL.get(key)) is None:
-        hit = _MATMUL[key] = _matmul_dtype(gpu, wanted)
-    return hit
+    else 16-bit (weight-only kernels dequantize, e.g. FP8 or INT4 weights on an A100), and
+    fp32 only where the hardware has no 16-bit math.
 
-
-def _matmul_dtype(gpu: Gpu, wanted: str) -> str:
-    for dtype in (wanted, "bf16", "fp16", "fp32"):
-        try:
-            gpu.peak_flops(dtype)
-            return dtype
-        except DeepfitError:
+    A quantized format without a rate falls to the 16-bit path its kernels also have. A
+    16-bit rate the catalogue has no source for may be stood in for only by the other 16-bit
+    format (bf16 and fp16 share the tensor cores), never by fp32: it raises
+    :class:`CatalogError` instead of a silent 4x slower figure.
+    """
+    half_missing: str | None = None
+    for dtype in (wanted, *(d for d in (*_HALF, "fp32") if d != wanted)):
+        if dtype == "fp32" and half_missing is not None:
+            break
+        if not gpu.supports(dtype):
             continue
+        if not isinstance(gpu.peak_ops_per_s.get(dtype), Missing):
+            return dtype
+        if dtype in _HALF:
+            half_missing = half_missing or dtype
+    if half_missing is not None:
+        gpu.peak_flops(half_missing)  # raises, naming the figure the catalogue lacks
     return wanted
 
 

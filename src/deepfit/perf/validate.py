@@ -34,7 +34,8 @@ class RowResult:
     run: PublishedRun
     predicted: float
     estimate_concurrency: int
-    source: str = "roofline"  # the prediction's provenance: roofline or calibrated
+    source: str = "roofline"  # the contract's spelling of the provenance
+    provenance: str = "roofline"  # roofline, fitted or calibrated
 
     @property
     def ape(self) -> float:
@@ -78,6 +79,7 @@ class RowResult:
             "published": r.value,
             "predicted": self.predicted,
             "source": self.source,
+            "provenance": self.provenance,
             "ape": self.ape,
             "bias": self.bias,
             "group": list(r.group),
@@ -282,5 +284,5 @@ def validate(
             skipped.append((run.row_id, f"deepfit: {exc.message}"))
             continue
         predicted = predicted_value(run, est)
-        results.append(RowResult(run, predicted, est.concurrency, est.source))
+        results.append(RowResult(run, predicted, est.concurrency, est.source, est.provenance.value))
     return ValidationReport(tuple(results), tuple(skipped), dict(overrides))

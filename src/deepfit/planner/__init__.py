@@ -6,7 +6,8 @@ from __future__ import annotations
 from .cost import OwnHardware, Price, cloud_price, read_prices
 from .result import Plan, PlanResult, Rejection
 from .scenarios import Scenario, load_scenario, scenario_names
-from .search import OBJECTIVES, SearchSpace, Targets, plan_or_raise, search
+from .search import OBJECTIVES, SearchSpace, plan_or_raise, search
+from .targets import Targets
 
 __all__ = [
     "OBJECTIVES",

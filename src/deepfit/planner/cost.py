@@ -108,20 +108,36 @@ class OwnHardware:
                 "own-hardware figures must be positive (utilization in (0, 1])",
                 "e.g. purchase 30000, years 4, utilization 0.7",
             )
+        hours = self.years * HOURS_PER_YEAR
+        power = self._power_usd_per_hour(gpu)
+        fixed = self.purchase_usd_per_gpu / hours + self.hosting_usd_per_gpu_year / HOURS_PER_YEAR
+        return (fixed + power) / self.utilization
+
+    def _power_usd_per_hour(self, gpu: Gpu) -> float:
+        """Power at TDP x PUE, in US$ per GPU-hour; a GPU without a TDP is an error."""
         if gpu.tdp_watts is None:
             raise BadInputError(
                 f"the catalogue has no power figure for {gpu.name}",
                 "power cost needs the GPU's TDP",
             )
-        hours = self.years * HOURS_PER_YEAR
-        power = gpu.tdp_watts / 1000 * self.pue * self.usd_per_kwh
-        fixed = self.purchase_usd_per_gpu / hours + self.hosting_usd_per_gpu_year / HOURS_PER_YEAR
-        return (fixed + power) / self.utilization
+        return gpu.tdp_watts / 1000 * self.pue * self.usd_per_kwh
+
+    def economics(self, gpu: Gpu) -> dict[str, float | None]:
+        """Owning ``gpu`` against renting it at the catalogue's cheapest cloud price:
+        US$ per useful GPU-hour both ways and the months after which owning is cheaper."""
+        cloud = cloud_price(gpu)
+        return {
+            "usd_per_gpu_hour": self.usd_per_gpu_hour(gpu),
+            "cloud_usd_per_gpu_hour": cloud.usd_per_gpu_hour if cloud else None,
+            "break_even_months": self.break_even_months(gpu, cloud.usd_per_gpu_hour)
+            if cloud
+            else None,
+        }
 
     def break_even_months(self, gpu: Gpu, cloud_usd_per_gpu_hour: float) -> float | None:
         """Months of use after which owning costs less than renting at the cloud price
         (None if renting is always cheaper at this utilization)."""
-        power = (gpu.tdp_watts or 0) / 1000 * self.pue * self.usd_per_kwh
+        power = self._power_usd_per_hour(gpu)
         hourly_saving = (
             cloud_usd_per_gpu_hour * self.utilization
             - power

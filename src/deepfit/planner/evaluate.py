@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..engines import Engine as EngineProfile
 from ..hardware import Gpu
+from ..memory.budget import budget_and_pool
 from ..memory.device import visible_memory_bytes
-from ..memory.engines import EngineProfile
 from ..memory.formats import WeightFormat
 from ..memory.layout import Layout
 from ..models.architecture import Architecture
-from ..perf.api import LARGE_GPU_BYTES
 from ..perf.comm import comm_per_token
 from ..perf.efficiency import Efficiency
 from ..perf.roofline import matmul_dtype
@@ -130,7 +130,7 @@ def _kv_limit(
     stages: list[StageShape],
     facts: GpuFacts,
     profile: EngineProfile,
-    fraction: float,
+    fraction: float | None,
     layout: Layout,
 ) -> tuple[Any, Any]:
     import numpy as np
@@ -138,21 +138,16 @@ def _kv_limit(
     max_rep = np.full(len(facts.gpus), np.inf)
     weights_fit = np.ones(len(facts.gpus), dtype=bool)
     for st in stages:
-        if profile.budget == "fraction_of_total":
-            pool = facts.memory * fraction - st.weights - st.activations - st.non_torch
-        elif profile.budget == "static_fraction":
-            pool = facts.memory * fraction - st.weights
-        elif profile.budget == "fraction_of_free":
-            pool = (
-                np.maximum(
-                    facts.memory - st.weights - st.activations - st.non_torch - st.cudagraph, 0
-                )
-                * fraction
-            )
-        else:
-            pool = facts.memory - st.weights - st.activations - st.non_torch - st.cudagraph
-        if profile.cudagraph_in_budget and profile.budget == "fraction_of_total":
-            pool = pool - st.cudagraph
+        _, pool = budget_and_pool(
+            profile.budget,
+            facts.memory,
+            fraction,
+            st.weights,
+            st.activations,
+            st.non_torch,
+            st.cudagraph,
+            profile.cudagraph_in_budget,
+        )
         weights_fit &= pool > 0
         seqs = np.floor(np.maximum(pool, 0) / st.kv_per_sequence)
         max_rep = np.minimum(max_rep, seqs)
@@ -166,7 +161,7 @@ def evaluate_shape(
     facts: GpuFacts,
     eff: Efficiency,
     profile: EngineProfile,
-    fraction: float,
+    fraction: float | None,
     input_len: int,
     output_len: int,
     sweep: list[int],
@@ -220,7 +215,7 @@ def evaluate_shape(
         "communication",
         np.where(comp_t > mem_t, "compute", "memory"),
     )
-    large = facts.memory >= LARGE_GPU_BYTES
+    large = facts.memory >= profile.serving.large_gpu_bytes
     max_seqs = np.where(large, eff.max_num_seqs_large_gpu, eff.max_num_seqs).astype(float)
     return ShapeResult(
         n, micro * layout.pp, max_rep, max_seqs, weights_fit, tpot, ttft, bound, prefill_s

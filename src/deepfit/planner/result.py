@@ -29,6 +29,8 @@ class Plan:
     bound: str = "memory"
     price_offer: str | None = None
     dp_attention: bool = False  # attention data-parallel over the tp ranks, experts by EP
+    #: what the weight format costs in quality (None: the model's own precision)
+    quality: str | None = None
 
     @property
     def per_gpu_tokens_per_s(self) -> float:
@@ -62,9 +64,12 @@ class PlanResult:
     candidates: int
     seconds: float
     notes: tuple[str, ...] = field(default=())
+    #: Owning the best plan's GPUs against renting them (when own hardware was priced).
+    own_hardware: dict[str, float | None] | None = None
+    provenance: str = "roofline"  # of every speed in the plans: roofline, fitted, calibrated
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "model": self.model,
             "objective": self.objective,
             "workload": self.workload,
@@ -74,7 +79,11 @@ class PlanResult:
             "candidates": self.candidates,
             "search_seconds": self.seconds,
             "notes": list(self.notes),
+            "provenance": self.provenance,
         }
+        if self.own_hardware is not None:
+            out["own_hardware"] = self.own_hardware
+        return out
 
 
 #: Columns of a plan table, as the CLI and the HTML report show them.
@@ -106,3 +115,18 @@ def plan_cells(rank: int, p: dict[str, Any]) -> list[str]:
         "-" if p["usd_per_hour"] is None else f"{p['usd_per_hour']:,.2f}",
         "-" if p["usd_per_million_tokens"] is None else f"{p['usd_per_million_tokens']:,.3f}",
     ]
+
+
+def targets_text(w: dict[str, Any]) -> str:
+    """The plan's targets (``PlanResult.to_dict()["workload"]``) in words; unset ones left out."""
+    parts = [
+        f"{label} {w[key]}{unit}"
+        for label, key, unit in (
+            ("TTFT <=", "ttft_s", " s"),
+            ("TPOT <=", "tpot_s", " s"),
+            ("rate", "rate", " req/s"),
+            ("budget", "budget_usd_per_hour", " $/h"),
+        )
+        if w.get(key) is not None
+    ]
+    return ", ".join(parts) or "no latency target"

@@ -4,18 +4,20 @@ memory, scored by the performance model, filtered by the targets, ranked by the 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..deployment import EngineRef, kv_spec
 from ..errors import BadInputError, InfeasibleError
-from ..hardware import Gpu
-from ..memory.engines import load_engine
+from ..hardware import Gpu, load_gpu
 from ..memory.formats import WeightFormat, load_format
-from ..memory.kv import KvSpec, load_kv_dtype
+from ..memory.kv import load_kv_dtype
 from ..models.loader import Model
+from ..perf.calibration import Calibration
 from ..perf.efficiency import load_efficiency
 from .cost import OwnHardware, Price, cloud_price
 from .evaluate import ShapeResult, evaluate_shape, gpu_facts
+from .quality import FLOOR_HINT, quality_trade
 from .result import Plan, PlanResult
 from .select import best_plans, pareto_front, rejections
 from .shapes import stage_shapes
@@ -29,24 +31,9 @@ from .space import (
     replicas,
     runs_format,
 )
+from .targets import Targets
 
 OBJECTIVES = ("cost", "throughput", "latency")
-
-
-@dataclass(frozen=True)
-class Targets:
-    input_len: int
-    output_len: int
-    ttft_s: float | None = None
-    tpot_s: float | None = None
-    rate: float | None = None  # requests per second the deployment must sustain
-    budget_usd_per_hour: float | None = None
-    objective: str = "cost"
-    #: Quality floor: formats whose cited loss (deepfit.quality) exceeds this many percent
-    #: (on ``quality_benchmark`` when given) are rejected; formats with no cited figure pass,
-    #: and the result says so.
-    max_quality_loss: float | None = None
-    quality_benchmark: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +45,9 @@ class SearchSpace:
     engine: str = "vllm"
     prices: dict[str, Price] = field(default_factory=dict)
     own: OwnHardware | None = None
+    #: Efficiency factors that replace the engine's bundled ones on every GPU searched
+    #: (None: the bundled fit); the planner reads no calibration file itself.
+    calibration: Calibration | None = None
 
 
 @dataclass
@@ -100,12 +90,17 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
     space = space or SearchSpace()
     _check(targets)
     start = time.perf_counter()
-    load_engine(space.engine)  # an unknown engine fails here, before any work
+    engine = EngineRef.named(space.engine)
     gpus = candidate_gpus(space.gpus)
     if not gpus:
+        lacking = "; ".join(
+            f"{g.name}: {g.unusable_for().get('plan', 'not plannable')}"
+            for g in (load_gpu(n) for n in space.gpus or [])
+        )
         raise BadInputError(
-            "no GPU in the search has the numbers a plan needs",
-            "see `deepfit gpus`; name GPUs with memory and bandwidth",
+            "no GPU in the search has the numbers a plan needs"
+            + (f" ({lacking})" if lacking else ""),
+            "see `deepfit gpus` (the answers column); deepfit memory still answers for them",
         )
     prices = [_price(g, space) for g in gpus]
     families: dict[tuple[str, str], _Family] = {}
@@ -128,14 +123,18 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
         # on the GPU: one evaluation per set of GPUs that share them
         by_limits: dict[tuple[int, int, int, float], list[Gpu]] = {}
         for g in ok:
-            e = load_efficiency(space.engine, gpu=g)
+            e = load_efficiency(space.engine, space.calibration, gpu=g)
             key = (e.max_num_seqs, e.max_num_seqs_large_gpu, e.max_batched_tokens, e.layer_floor_s)
             by_limits.setdefault(key, []).append(g)
         groups = list(by_limits.values())
-        count += _search_format(model, targets, space, fmt, groups, price_of, families, found)
+        count += _search_format(
+            model, targets, space, engine, fmt, groups, price_of, families, found
+        )
     elapsed = time.perf_counter() - start
-    plans = best_plans(found, targets.objective)
+    plans = [_with_quality(model, p, targets) for p in best_plans(found, targets.objective)]
     notes_list: list[str] = []
+    if any(p.quality for p in plans) and targets.max_quality_loss is None:
+        notes_list.append(f"plans that quantize say what it costs; {FLOOR_HINT}")
     if not plans:
         notes_list.append("nothing meets every target; see the rejected families")
     if unknown_quality:
@@ -145,6 +144,9 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
             "(deepfit eval measures your deployment)"
         )
     notes = tuple(notes_list)
+    own = None
+    if space.own is not None and plans:
+        own = space.own.economics(next(g for g in gpus if g.name == plans[0].gpu))
     return PlanResult(
         model=model.id,
         objective=targets.objective,
@@ -163,6 +165,8 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
         candidates=count,
         seconds=elapsed,
         notes=notes,
+        own_hardware=own,
+        provenance=load_efficiency(space.engine, space.calibration).provenance.value,
     )
 
 
@@ -170,6 +174,7 @@ def _search_format(
     model: Model,
     targets: Targets,
     space: SearchSpace,
+    engine: EngineRef,
     fmt: WeightFormat,
     groups: list[list[Gpu]],
     price_of: dict[str, tuple[float | None, str | None]],
@@ -179,19 +184,21 @@ def _search_format(
     """Every layout, KV dtype and concurrency of ``fmt`` on each group of GPUs (a group
     shares the engine's limits); returns how many candidates were scored."""
     arch = model.arch
-    profile = load_engine(space.engine)
-    per_group = [(g, load_efficiency(space.engine, gpu=g[0]), gpu_facts(g, fmt)) for g in groups]
+    profile = engine.engine
+    per_group = [
+        (g, load_efficiency(space.engine, space.calibration, gpu=g[0]), gpu_facts(g, fmt))
+        for g in groups
+    ]
     count = 0
     for kv_name in space.kv_dtypes:
         kv_dtype = load_kv_dtype(kv_name, "bf16")
         for fam in layouts(arch, space.max_gpus):
             layout = fam.layout()
-            kv_tp = 1 if layout.attention_dp else layout.tp
-            kv = KvSpec(kv_dtype, mla_latent=profile.mla_latent, tp=kv_tp)
+            kv = kv_spec(kv_dtype, profile, layout)
             stages = stage_shapes(
                 arch, fmt, kv, layout, profile, targets.input_len, targets.output_len
             )
-            fraction = profile.memory_fraction(layout.tp) or 0.9
+            fraction = engine.fraction(layout.tp)
             for gpus, eff, facts in per_group:
                 res = evaluate_shape(
                     stages,
@@ -218,6 +225,14 @@ def _search_format(
                     found,
                 )
     return count
+
+
+def _with_quality(model: Model, plan: Plan, targets: Targets) -> Plan:
+    """The plan with its quality trade stated, in the plan and in its ``why``."""
+    trade = quality_trade(model, plan.weights, targets.quality_benchmark)
+    if trade is None:
+        return plan
+    return replace(plan, quality=trade, why=f"{plan.why}; quality: {trade}")
 
 
 def _quality_floor(model: Model, fmt: str, targets: Targets, unknown: list[str]) -> str | None:

@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, Any
 from .result import Plan, Rejection
 
 if TYPE_CHECKING:
-    from .search import Targets
+    from .targets import Targets
 
 TOP = 5
 
 
 def _key(objective: str) -> Any:
     if objective == "cost":
+        # unpriced plans last; among them, the usual tie-breaks
         return lambda p: (
-            p.usd_per_million_tokens is None,
-            p.usd_per_million_tokens or 0.0,
+            (1, 0.0) if p.usd_per_million_tokens is None else (0, p.usd_per_million_tokens),
             p.gpus,
             p.tpot_s,
         )

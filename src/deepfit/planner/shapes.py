@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..memory.engines import EngineProfile
+from ..engines import Engine as EngineProfile
 from ..memory.formats import WeightFormat
 from ..memory.kv import KvSpec, bytes_for_sequence, bytes_per_token
 from ..memory.layout import Layout, stage_layers

@@ -53,8 +53,10 @@ def runs_format(gpu: Gpu, fmt: WeightFormat) -> str | None:
         if not _known(gpu, "fp4"):
             return f"{gpu.name} has no FP4 tensor cores for {fmt.name}"
         return None
-    if fmt.is_quantized and not _known(gpu, "bf16"):
+    if fmt.is_quantized and not gpu.supports("bf16"):
         return f"{gpu.name} lacks the bf16 tensor cores {fmt.name} kernels need"
+    if fmt.is_quantized and not _known(gpu, "bf16"):
+        return f"the catalogue has no sourced bf16 tensor rate for {gpu.name}"
     if dtype == "int8" and not _known(gpu, "int8"):
         return f"{gpu.name} has no INT8 tensor-core rate in the catalogue"
     return None

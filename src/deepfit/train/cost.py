@@ -34,15 +34,15 @@ class GpuPrice:
 def cheapest_price(gpu: Gpu) -> GpuPrice | None:
     """The lowest on-demand US$/GPU-hour in the catalogue for ``gpu``; None if unpriced."""
     offers = [
-        i
+        (i.usd_per_gpu_hour, i)
         for i in list_instances(gpu.name)
         if i.usd_per_gpu_hour is not None and i.price_type.startswith(ON_DEMAND)
     ]
     if not offers:
         return None
-    best = min(offers, key=lambda i: i.usd_per_gpu_hour or 0.0)
+    price, best = min(offers, key=lambda o: o[0])
     return GpuPrice(
-        float(best.usd_per_gpu_hour or 0.0),
+        float(price),
         best.provider,
         best.instance,
         best.price_type,

@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import BadInputError
 from ..hardware import Gpu
 from ..models import Model
+from ..units import GiB
 from .estimate import TrainEstimate, Workload, estimate_training
 from .methods import Offload, Recompute
 from .states import Recipe
@@ -155,8 +156,8 @@ def what_would_fit(model: Model, gpu: Gpu, est: TrainEstimate) -> dict[str, Any]
             f"{recipe.optimizer.spec.bytes_per_param} bytes ({recipe.optimizer.spec.name}) = "
             f"{states_all / 1e12:.2f} TB of model states; {est.layout.gpus} x {gpu.name} hold "
             f"{aggregate / 1e12:.2f} TB (nominal); this layout needs "
-            f"{est.per_gpu.total_bytes / 1e9:.1f} GB "
-            f"per GPU of {est.gpu_memory_bytes / 1e9:.1f} GB"
+            f"{est.per_gpu.total_bytes / GiB:.1f} GiB "
+            f"per GPU of {est.gpu_memory_bytes / GiB:.1f} GiB"
         ),
     }
     out["more_gpus"] = _brief(smallest_fit(model, gpu, recipe, w))

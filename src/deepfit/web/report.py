@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 
 from .. import __version__
-from ..planner.result import PLAN_COLUMNS, plan_cells
+from ..planner.result import PLAN_COLUMNS, plan_cells, targets_text
 from ..units import GiB
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:960px;margin:2rem auto;color:#222}
@@ -42,8 +42,7 @@ def render_report(
     parts = [
         f"<h1>deepfit report: {escape(plan['model'])}</h1>",
         f"<p class='muted'>Workload: {w['input_len']:,} input / {w['output_len']:,} output "
-        f"tokens; TTFT target {w['ttft_s']} s, TPOT target {w['tpot_s']} s, rate "
-        f"{w['rate']}, budget {w['budget_usd_per_hour']} $/h; objective "
+        f"tokens; {escape(targets_text(w))}; objective "
         f"{escape(plan['objective'])}; {plan['candidates']:,} candidates searched.</p>",
         "<h2>Best plans</h2>",
         _table(plans),

@@ -69,9 +69,10 @@ def perf(
     tp: int | None = None,
     pp: int = 1,
 ) -> dict[str, Any]:
+    device = api.load_gpu(gpu)
     result = api.estimate_perf(
         model,
-        api.load_gpu(gpu),
+        device,
         gpus=gpus,
         tp=tp,
         pp=pp,
@@ -81,6 +82,7 @@ def perf(
         output_len=output_len,
         concurrency=concurrency,
         engine=engine,
+        efficiency=api.user_calibration(engine, device),
     )
     return result.to_dict()
 
@@ -94,14 +96,16 @@ def matrix(
     concurrency: int | str,
     engine: str,
 ) -> list[dict[str, Any]]:
+    device = api.load_gpu(gpu)
     return api.precision_matrix(
         model,
-        api.load_gpu(gpu),
+        device,
         gpus=gpus,
         input_len=input_len,
         output_len=output_len,
         concurrency=concurrency,
         engine=engine,
+        efficiency=api.user_calibration(engine, device),
     )
 
 

@@ -15,17 +15,29 @@ from ...errors import ConfigError, UnsupportedArchitectureError
 from ..architecture import Architecture
 from ..config import ConfigReader
 from ._common import FamilyParse, Parser, base_dims
-from .deepseek import parse_deepseek_v2
+from .deepseek import parse_deepseek_v2, parse_deepseek_v32
+from .deepseek_v4 import parse_deepseek_v4
 from .dense import (
     parse_gemma,
     parse_gemma2,
+    parse_gemma3,
     parse_llama,
     parse_mistral,
     parse_phi3,
     parse_qwen2,
     parse_qwen3,
 )
-from .moe import parse_deepseek, parse_mixtral, parse_qwen2_moe, parse_qwen3_moe
+from .hybrid import parse_qwen3_next
+from .moe import (
+    parse_deepseek,
+    parse_glm4_moe,
+    parse_gpt_oss,
+    parse_llama4,
+    parse_minimax_m2,
+    parse_mixtral,
+    parse_qwen2_moe,
+    parse_qwen3_moe,
+)
 
 FAMILIES: Mapping[str, Parser] = {
     "llama": parse_llama,
@@ -41,9 +53,35 @@ FAMILIES: Mapping[str, Parser] = {
     "deepseek": parse_deepseek,
     "deepseek_v2": parse_deepseek_v2,
     "deepseek_v3": parse_deepseek_v2,
+    "deepseek_v32": parse_deepseek_v32,
+    "deepseek_v4": parse_deepseek_v4,
+    "kimi_k2": parse_deepseek_v2,
+    "gpt_oss": parse_gpt_oss,
+    "qwen3_next": parse_qwen3_next,
+    "glm4_moe": parse_glm4_moe,
+    "gemma3_text": parse_gemma3,
+    "llama4_text": parse_llama4,
+    "minimax_m2": parse_minimax_m2,  # Kimi-K2: the DeepSeek-V3 architecture, 384 experts
 }
 
+#: multimodal configs whose language model deepfit sizes, under the text model's type
+TEXT_MODEL_OF: Mapping[str, str] = {"gemma3": "gemma3_text", "llama4": "llama4_text"}
+
 __all__ = ["FAMILIES", "FamilyParse", "parse_architecture"]
+
+
+def _text_model(data: Mapping[str, Any], origin: str) -> tuple[Mapping[str, Any], str | None]:
+    """A multimodal config's ``text_config`` as a config of its own (quantization and
+    dtype inherited), with a note; other configs unchanged."""
+    r = ConfigReader(data, origin)
+    kind = TEXT_MODEL_OF.get(r.text("model_type") or "")
+    text = r.mapping("text_config")
+    if kind is None or text is None:
+        return data, None
+    merged = {k: data[k] for k in ("quantization_config", "torch_dtype") if k in data}
+    merged.update(text)
+    merged["model_type"] = kind
+    return merged, "multimodal model: the language model is sized; the vision encoder is not"
 
 
 def _rope_scaling(r: ConfigReader) -> str | None:
@@ -60,6 +98,7 @@ def _rope_scaling(r: ConfigReader) -> str | None:
 
 def parse_architecture(data: Mapping[str, Any], model_id: str, origin: str) -> Architecture:
     """Turn config data into an :class:`Architecture`, or raise a clear error."""
+    data, multimodal = _text_model(data, origin)
     r = ConfigReader(data, origin)
     model_type = r.text("model_type")
     archs = r.str_list("architectures")
@@ -79,6 +118,9 @@ def parse_architecture(data: Mapping[str, Any], model_id: str, origin: str) -> A
     hidden, _, vocab = base_dims(r)
     parsed: FamilyParse = parser(r)
     quant = r.mapping("quantization_config")
+    expert_dtype = r.text("expert_dtype")  # DeepSeek-V4 puts it beside quantization_config
+    if quant and expert_dtype and "expert_dtype" not in quant:
+        quant = {**quant, "expert_dtype": expert_dtype}
     return Architecture(
         model_id=model_id,
         family=model_type,
@@ -92,6 +134,7 @@ def parse_architecture(data: Mapping[str, Any], model_id: str, origin: str) -> A
         rope_scaling=_rope_scaling(r),
         torch_dtype=r.text("torch_dtype") or r.text("dtype"),
         mtp_layers=parsed.mtp_layers,
+        hyper_streams=parsed.hyper_streams,
         quantization=dict(quant) if quant else None,
-        notes=parsed.notes,
+        notes=parsed.notes + ((multimodal,) if multimodal else ()),
     )

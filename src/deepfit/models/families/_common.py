@@ -18,6 +18,7 @@ class FamilyParse:
     tie_default: bool
     mtp_layers: tuple[Layer, ...] = ()
     notes: tuple[str, ...] = ()
+    hyper_streams: int = 0
 
 
 def base_dims(r: ConfigReader) -> tuple[int, int, int]:

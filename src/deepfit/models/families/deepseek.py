@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..architecture import Attention, AttentionKind, Layer, MlaDims, Mlp
+from dataclasses import replace
+
+from ..architecture import Attention, AttentionKind, Indexer, Layer, MlaDims, Mlp
 from ..config import MAX_HEADS, MAX_LAYERS, ConfigReader
 from ._common import FamilyParse, base_dims
 from .moe import deepseek_is_moe, deepseek_moe_block
@@ -49,3 +51,24 @@ def parse_deepseek_v2(r: ConfigReader) -> FamilyParse:
             "part of the main model; counted separately as params_mtp",
         )
     return FamilyParse(layers, tie_default=False, mtp_layers=(sparse,) * n_mtp, notes=notes)
+
+
+def parse_deepseek_v32(r: ConfigReader) -> FamilyParse:
+    """DeepSeek-V3.2: V3's layout with DeepSeek Sparse Attention. A lightning indexer
+    (its own query heads, one key of ``index_head_dim`` per token, cached) picks the
+    ``index_topk`` earlier tokens each query attends to."""
+    parsed = parse_deepseek_v2(r)
+    indexer = Indexer(
+        num_heads=r.integer("index_n_heads", hi=MAX_HEADS),
+        head_dim=r.integer("index_head_dim"),
+        topk=r.integer("index_topk", hi=1 << 30),
+    )
+
+    def with_indexer(layer: Layer) -> Layer:
+        return replace(layer, attention=replace(layer.attention, indexer=indexer))
+
+    return replace(
+        parsed,
+        layers=tuple(with_indexer(la) for la in parsed.layers),
+        mtp_layers=tuple(with_indexer(la) for la in parsed.mtp_layers),
+    )

@@ -134,3 +134,22 @@ def parse_phi3(r: ConfigReader) -> FamilyParse:
         sliding=windows(r, n, lambda i: True),
     )
     return FamilyParse(layers, tie_default=False)
+
+
+def parse_gemma3(r: ConfigReader) -> FamilyParse:
+    """Gemma 3 (text): Gemma 2's four norms per layer plus per-head q/k norms; five
+    sliding-window layers (1,024 tokens in the released models) to one global layer
+    (``layer_types``, else ``sliding_window_pattern``, default 6)."""
+    _, n, _ = base_dims(r)
+    bias = r.flag("attention_bias", False)
+    every = r.integer("sliding_window_pattern", default=6, hi=1 << 10)
+    layers = _stack(
+        r,
+        qkv_bias=bias,
+        o_bias=bias,
+        qk_norm=True,
+        mlp_bias=False,
+        norms=4,
+        sliding=windows(r, n, lambda i: (i + 1) % every != 0),
+    )
+    return FamilyParse(layers, tie_default=True)

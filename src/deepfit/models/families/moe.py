@@ -109,3 +109,90 @@ def parse_deepseek(r: ConfigReader) -> FamilyParse:
     sparse = Layer(attention=att, moe=deepseek_moe_block(r)) if r.has("n_routed_experts") else dense
     layers = tuple(sparse if m else dense for m in deepseek_is_moe(r, n))
     return FamilyParse(layers, tie_default=False)
+
+
+def parse_gpt_oss(r: ConfigReader) -> FamilyParse:
+    """gpt-oss: GQA with biases and a learned sink logit per head, sliding-window (128) and
+    full layers alternating (``layer_types``), every layer a MoE whose experts and router
+    carry biases; no shared expert."""
+    _, n, _ = base_dims(r)
+    num, topk = experts(r, "num_local_experts")
+    moe = Moe(
+        num_experts=num,
+        experts_per_token=topk,
+        expert=Mlp(r.integer("intermediate_size"), gated=True, bias=True),
+        router_bias=True,
+    )
+    bias = r.flag("attention_bias", True)
+    att = replace(standard_attention(r, qkv_bias=bias, o_bias=bias), sinks=True)
+    sliding = windows(r, n, lambda i: i % 2 == 0)
+    return FamilyParse(
+        tuple(Layer(attention=replace(att, sliding_window=w), moe=moe) for w in sliding),
+        tie_default=False,
+    )
+
+
+def parse_glm4_moe(r: ConfigReader) -> FamilyParse:
+    """GLM-4.5 / 4.6: GQA with q/k/v biases (no o bias), optional per-head q/k norms, dense
+    MLP in the first ``first_k_dense_replace`` layers, then DeepSeek-style routed + shared
+    experts; ``num_nextn_predict_layers`` MTP layers stored apart."""
+    _, n, _ = base_dims(r)
+    bias = r.flag("attention_bias", False)
+    att = standard_attention(r, qkv_bias=bias, o_bias=False, qk_norm=r.flag("use_qk_norm", False))
+    dense = Layer(attention=att, mlp=Mlp(r.integer("intermediate_size")))
+    sparse = Layer(attention=att, moe=deepseek_moe_block(r))
+    first = r.integer("first_k_dense_replace", default=1, lo=0, hi=MAX_LAYERS)
+    layers = tuple(sparse if i >= first else dense for i in range(n))
+    n_mtp = r.integer("num_nextn_predict_layers", default=0, lo=0, hi=MAX_LAYERS)
+    notes: tuple[str, ...] = ()
+    if n_mtp:
+        notes = (
+            f"{n_mtp} multi-token-prediction layer(s) are stored in the checkpoint but are not "
+            "part of the main model; counted separately as params_mtp",
+        )
+    return FamilyParse(layers, tie_default=False, mtp_layers=(sparse,) * n_mtp, notes=notes)
+
+
+def parse_minimax_m2(r: ConfigReader) -> FamilyParse:
+    """MiniMax-M2: GQA with one RMSNorm across all query heads and one across all key heads,
+    every layer a MoE of ``intermediate_size`` experts (no shared expert; the routing bias
+    is a buffer, not a parameter)."""
+    _, n, _ = base_dims(r)
+    num, topk = experts(r, "num_local_experts")
+    moe = Moe(num_experts=num, experts_per_token=topk, expert=Mlp(r.integer("intermediate_size")))
+    att = standard_attention(r, qkv_bias=False, o_bias=False)
+    att = replace(att, qk_norm_full=r.flag("use_qk_norm", True))
+    notes: tuple[str, ...] = ()
+    if r.flag("use_mtp", False):
+        notes = ("the config declares MTP modules; their weights are not sized here",)
+    return FamilyParse(tuple(Layer(attention=att, moe=moe) for _ in range(n)), False, notes=notes)
+
+
+def parse_llama4(r: ConfigReader) -> FamilyParse:
+    """Llama 4 (text): GQA whose RoPE layers use chunked local attention
+    (``attention_chunk_size``) and every ``no_rope_layer_interval``-th layer global NoPE
+    attention; MoE layers (``moe_layers`` / ``interleave_moe_layer_step``) with one routed
+    expert per token beside a shared expert, dense layers of ``intermediate_size_mlp``."""
+    _, n, _ = base_dims(r)
+    num, topk = experts(r, "num_local_experts")
+    size = r.integer("intermediate_size")
+    moe = Moe(
+        num_experts=num,
+        experts_per_token=topk,
+        expert=Mlp(size),
+        shared=Mlp(size),
+        num_shared_experts=1,
+    )
+    dense = Mlp(r.integer("intermediate_size_mlp", default=size))
+    step = r.integer("interleave_moe_layer_step", default=1, hi=MAX_LAYERS)
+    moe_at = set(r.int_list("moe_layers")) or set(range(step - 1, n, step))
+    every = r.integer("no_rope_layer_interval", default=4, hi=MAX_LAYERS)
+    rope = r.int_list("no_rope_layers", hi=1) or tuple(int((i + 1) % every != 0) for i in range(n))
+    chunk = r.opt_integer("attention_chunk_size", hi=1 << 30)
+    bias = r.flag("attention_bias", False)
+    att = standard_attention(r, qkv_bias=bias, o_bias=bias)
+    layers = []
+    for i in range(n):
+        a = replace(att, chunk_size=chunk if i < len(rope) and rope[i] else None)
+        layers.append(Layer(attention=a, moe=moe) if i in moe_at else Layer(attention=a, mlp=dense))
+    return FamilyParse(tuple(layers), tie_default=False)

@@ -1,0 +1,1 @@
+"""Hugging Face transformers: memory and speed only, no exporter."""

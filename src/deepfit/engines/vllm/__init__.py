@@ -1,0 +1,15 @@
+"""vLLM: exporter hook (the command line and files live in deepfit/export/vllm.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ...export.deployment import Deployment
+    from ...export.result import Export
+
+
+def export(dep: Deployment) -> Export:
+    from ...export.vllm import export_vllm
+
+    return export_vllm(dep)
