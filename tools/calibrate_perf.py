@@ -32,7 +32,8 @@ from pathlib import Path
 
 from deepfit.errors import DeepfitError
 from deepfit.perf import terms
-from deepfit.perf.groundtruth import PublishedRun, Quantity, bundled_runs
+from deepfit.perf.groundtruth import PublishedRun, Quantity
+from deepfit.perf.published import bundled_runs
 from deepfit.perf.result import PerfEstimate
 from deepfit.perf.validate import estimate_run, percentile, predicted_value, validate
 

@@ -14,7 +14,8 @@ from functools import cache
 
 import pytest
 
-from deepfit.perf.groundtruth import Quantity, bundled_runs
+from deepfit.perf.groundtruth import Quantity
+from deepfit.perf.published import bundled_runs
 from deepfit.perf.validate import ValidationReport, validate
 
 RUNS = bundled_runs()

@@ -118,7 +118,7 @@ def _load(args: argparse.Namespace) -> Any:
 def validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..perf.groundtruth import bundled_runs
+    from ..perf.published import bundled_runs
     from ..perf.validate import validate as run_validation
 
     runs = bundled_runs(Path(args.csv) if args.csv else None)

@@ -1,6 +1,6 @@
 """The roofline: each operator takes the longer of its compute time and its memory time, at
 the achieved (not peak) bandwidth and tensor throughput of the GPU (``terms.py``); the
-step's operators take at least the per-layer kernel floor; collectives add their latency
+layers add their kernels' fixed latency; collectives add their latency
 (alpha, by link) to their bytes over the link (beta); the engine adds its host overheads."""
 
 from __future__ import annotations
@@ -88,12 +88,11 @@ class StepTime:
     overhead_s: float
     tokens: int = 0
     comm_bandwidth_s: float = 0.0  # the bandwidth part of comm_s (without latencies)
-    floor_s: float = 0.0  # the layers' kernel latency floor under the operators' time
+    floor_s: float = 0.0  # the layers' kernel latency, on top of the operators' work
 
     @property
     def seconds(self) -> float:
-        ops = max(sum(o.seconds for o in self.ops), self.floor_s)
-        return ops + self.comm_s + self.overhead_s
+        return sum(o.seconds for o in self.ops) + self.floor_s + self.comm_s + self.overhead_s
 
     @property
     def bound(self) -> str:

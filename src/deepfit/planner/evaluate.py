@@ -114,7 +114,7 @@ def _stage_times(
         total += np.maximum(t_c, t_m)
         mem_part += np.where(t_m >= t_c, t_m, 0.0)
         comp_part += np.where(t_m >= t_c, 0.0, t_c)
-    total = np.maximum(total, len(st.layers) * eff.layer_floor_s)
+    total = total + len(st.layers) * eff.layer_floor_s
     units = [comm_per_token(arch, gpu.name, layout, st.layers) for gpu in facts.gpus]
     per_token = np.array([u[0] for u in units])[:, None]
     calls, remote = units[0][1], units[0][2]
