@@ -43,10 +43,7 @@ def test_one_running_sequence_queues_the_burst() -> None:
         max_running=1,
         max_batched_tokens=100,
     )
-    assert sorted([1.0, 6.0, 11.0]) == pytest.approx(
-        [res.ttft.p50 - 5, res.ttft.p50, res.ttft.p50 + 5]
-    )
-    assert res.ttft.mean == pytest.approx(6.0)
+    assert (res.ttft.p50, res.ttft.mean) == pytest.approx((6.0, 6.0))  # TTFTs 1, 6, 11
     assert res.e2e.mean == pytest.approx(10.0)
 
 
