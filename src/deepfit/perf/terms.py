@@ -7,7 +7,8 @@ what the roofline needs for one GPU, format and engine:
 - achieved HBM bandwidth by vendor, achieved tensor throughput by vendor and operand bits;
 - the per-layer kernel latency floor, the grouped-GEMM (MoE) bandwidth share and tile size;
 - the latency (alpha) of one collective call by link: NVLink, xGMI, PCIe, InfiniBand;
-- each engine's host overheads and its defaults per GPU (running sequences, step tokens).
+- each engine's kernel efficiency against the reference engine's, its host overheads and
+  its defaults per GPU (running sequences, step tokens).
 """
 
 from __future__ import annotations
@@ -135,6 +136,13 @@ def engine_overheads(engine: str) -> tuple[float, float, float] | None:
         value(f"engines.{engine}.token_overhead_s"),
         value(f"engines.{engine}.request_overhead_s"),
     )
+
+
+def engine_kernel_efficiency(engine: str) -> float | None:
+    """Share of the reference engine's achieved bandwidth and tensor throughput that
+    ``engine``'s kernels reach (the hardware terms are the reference's); None without one."""
+    name = f"engines.{engine}.kernel_efficiency"
+    return value(name) if name in term_entries() else None
 
 
 def engine_limits(engine: str, gpu: Gpu) -> tuple[int, int] | None:
