@@ -72,7 +72,7 @@ def load_efficiency(
         ) = overheads
         if "_fitted" in terms.raw_terms():
             provenance = Provenance.FITTED
-    if (kernels := terms.engine_kernel_efficiency(spec.name)) is not None:
+    if (kernels := terms.engine_kernel_efficiency(spec.name, gpu)) is not None:
         values["bandwidth_efficiency"] = values["compute_efficiency"] = kernels
     s = spec.serving
     limits = {

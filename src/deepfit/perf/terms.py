@@ -138,10 +138,14 @@ def engine_overheads(engine: str) -> tuple[float, float, float] | None:
     )
 
 
-def engine_kernel_efficiency(engine: str) -> float | None:
+def engine_kernel_efficiency(engine: str, gpu: Gpu | None) -> float | None:
     """Share of the reference engine's achieved bandwidth and tensor throughput that
-    ``engine``'s kernels reach (the hardware terms are the reference's); None without one."""
+    ``engine``'s kernels reach on an NVIDIA GPU (the NVIDIA hardware terms are the
+    reference's, TensorRT-LLM's); None without one, and on AMD GPUs, whose own terms are
+    fitted on the engines that run there (TensorRT-LLM does not)."""
     name = f"engines.{engine}.kernel_efficiency"
+    if gpu is not None and _vendor(gpu) == "amd":
+        return None
     return value(name) if name in term_entries() else None
 
 
