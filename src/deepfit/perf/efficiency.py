@@ -52,9 +52,8 @@ def load_efficiency(
     there) or the registry's defaults, the kernel terms, and on ``gpu`` the engine's default
     limits for that GPU; a ``calibration`` (a user's profile, bare factors, a run's own
     limits) wins over all. The achieved bandwidth and tensor throughput are the GPU's
-    (``terms.py``); ``bandwidth`` and ``compute`` here are engine-level multipliers: the
-    engine's kernel efficiency against the reference engine's where it has one, else 1.0,
-    unless calibrated."""
+    (``terms.py``); ``bandwidth`` and ``compute`` here are engine-level multipliers (1.0
+    unless calibrated)."""
     from . import terms
 
     spec = load_engine(engine)
@@ -72,8 +71,6 @@ def load_efficiency(
         ) = overheads
         if "_fitted" in terms.raw_terms():
             provenance = Provenance.FITTED
-    if (kernels := terms.engine_kernel_efficiency(spec.name, gpu)) is not None:
-        values["bandwidth_efficiency"] = values["compute_efficiency"] = kernels
     s = spec.serving
     limits = {
         "max_num_seqs": s.max_num_seqs,

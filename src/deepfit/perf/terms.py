@@ -7,8 +7,7 @@ what the roofline needs for one GPU, format and engine:
 - achieved HBM bandwidth by vendor, achieved tensor throughput by vendor and operand bits;
 - the per-layer kernel latency floor, the grouped-GEMM (MoE) bandwidth share and tile size;
 - the latency (alpha) of one collective call by link: NVLink, xGMI, PCIe, InfiniBand;
-- each engine's kernel efficiency against the reference engine's, its host overheads and
-  its defaults per GPU (running sequences, step tokens).
+- each engine's host overheads and its defaults per GPU (running sequences, step tokens).
 """
 
 from __future__ import annotations
@@ -136,17 +135,6 @@ def engine_overheads(engine: str) -> tuple[float, float, float] | None:
         value(f"engines.{engine}.token_overhead_s"),
         value(f"engines.{engine}.request_overhead_s"),
     )
-
-
-def engine_kernel_efficiency(engine: str, gpu: Gpu | None) -> float | None:
-    """Share of the reference engine's achieved bandwidth and tensor throughput that
-    ``engine``'s kernels reach on an NVIDIA GPU (the NVIDIA hardware terms are the
-    reference's, TensorRT-LLM's); None without one, and on AMD GPUs, whose own terms are
-    fitted on the engines that run there (TensorRT-LLM does not)."""
-    name = f"engines.{engine}.kernel_efficiency"
-    if gpu is not None and _vendor(gpu) == "amd":
-        return None
-    return value(name) if name in term_entries() else None
 
 
 def engine_limits(engine: str, gpu: Gpu) -> tuple[int, int] | None:

@@ -201,12 +201,8 @@ class ValidationReport:
 
 
 def simulated_load(run: PublishedRun) -> Load | None:
-    """The load to simulate for ``run``: open-loop rows always; "all N requests at once" rows
-    as the burst they were (the engine fills up, prefills every prompt, then drains: neither
-    its throughput nor its TPOT is the steady state's); closed-loop benchmark TTFT rows, whose
-    TTFT is mostly the wait for a slot in the step (steady state has none)."""
-    if run.requests is not None and not run.closed_loop and run.rate is None:
-        return Load("burst", run.requests, length_spread=run.length_spread)
+    """The load to simulate for ``run``: open-loop rows always; closed-loop benchmark TTFT
+    rows, whose TTFT is mostly the wait for a slot in the step (steady state has none)."""
     if run.rate is not None:
         return Load("rate", run.rate, arrivals="constant", length_spread=run.length_spread)
     if run.closed_loop and run.quantity is Quantity.TTFT_S and isinstance(run.concurrency, int):
@@ -245,7 +241,7 @@ def estimate_run(run: PublishedRun, efficiency: dict[str, float] | None = None) 
         )
 
     est = at(run.concurrency)
-    if load is None and run.requests is not None and run.requests < est.concurrency:
+    if run.requests is not None and run.requests < est.concurrency:
         est = at(run.requests)  # fewer requests than the engine could run at once
     return est
 

@@ -119,20 +119,12 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
         if not ok:
             continue
         price_of = {g.name: prices[gpus.index(g)] for g in ok}
-        # the engine's defaults (running sequences, step tokens), the kernel floor and the
-        # engine's kernel efficiency (NVIDIA only) depend on the GPU: one evaluation per set
-        # of GPUs that share them
-        by_limits: dict[tuple[int, int, int, float, float, float], list[Gpu]] = {}
+        # the engine's defaults (running sequences, step tokens) and the kernel floor depend
+        # on the GPU: one evaluation per set of GPUs that share them
+        by_limits: dict[tuple[int, int, int, float], list[Gpu]] = {}
         for g in ok:
             e = load_efficiency(space.engine, space.calibration, gpu=g)
-            key = (
-                e.max_num_seqs,
-                e.max_num_seqs_large_gpu,
-                e.max_batched_tokens,
-                e.layer_floor_s,
-                e.bandwidth,
-                e.compute,
-            )
+            key = (e.max_num_seqs, e.max_num_seqs_large_gpu, e.max_batched_tokens, e.layer_floor_s)
             by_limits.setdefault(key, []).append(g)
         groups = list(by_limits.values())
         count += _search_format(
