@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .models.checkpoint import CheckpointBytes
     from .perf import PerfEstimate, estimate_perf
     from .perf.calibration import Calibration
+    from .perf.kv_offload import kv_offload
     from .perf.matrix import precision_matrix
     from .planner import PlanResult, SearchSpace, Targets
     from .planner import search as plan
@@ -42,6 +43,7 @@ _LAZY = {
     "PerfEstimate": (".perf", "PerfEstimate"),
     "estimate_perf": (".perf", "estimate_perf"),
     "precision_matrix": (".perf.matrix", "precision_matrix"),
+    "kv_offload": (".perf.kv_offload", "kv_offload"),
     "PlanResult": (".planner", "PlanResult"),
     "SearchSpace": (".planner", "SearchSpace"),
     "Targets": (".planner", "Targets"),
@@ -77,6 +79,7 @@ __all__ = [
     "estimate_perf",
     "estimate_training",
     "export_config",
+    "kv_offload",
     "list_gpus",
     "llamacpp_offload",
     "load_engine",
@@ -97,12 +100,15 @@ def checkpoint_bytes(
     path or URL), else with ``hub`` the model's Hugging Face repository; None when neither
     applies (a local config without a checkpoint). Reads headers only; results are cached."""
     from .models.catalog import HUB_ID
-    from .models.checkpoint import hub_checkpoint, read_checkpoint
 
     layers = model.arch.num_layers
     if location:
+        from .models.checkpoint import read_checkpoint  # the readers only when asked
+
         return read_checkpoint(location, layers)
     if hub and model.origin in ("bundled", "hub") and HUB_ID.match(model.id):
+        from .models.checkpoint import hub_checkpoint
+
         return hub_checkpoint(model.id, num_layers=layers)
     return None
 
@@ -148,7 +154,9 @@ def catalog_summary() -> list[dict[str, Any]]:
                 "params_total": p.total,
                 "params_active": p.active,
                 "is_moe": model.arch.is_moe,
-                "attention": model.arch.layers[0].attention.kind.value,
+                "attention": "+".join(
+                    dict.fromkeys(la.attention.kind.value for la in model.arch.layers)
+                ),
             }
         )
     return rows

@@ -11,13 +11,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .engines import Engine, load_engine
 from .errors import BadInputError
 from .memory.formats import WeightFormat
-from .memory.kv import KvDtype, KvSpec, load_kv_dtype
+from .memory.kv import KvDtype, KvSpec, for_engine, load_kv_dtype
 from .memory.layout import Layout
+from .memory.ledger import Extras
 
 Parallelism = Layout
 """tp x pp x dp GPUs, ep expert ranks, and data-parallel attention (see memory/layout.py)."""
@@ -89,6 +90,8 @@ class Deployment:
     parallelism: Parallelism
     numerics: Numerics
     engine: EngineRef
+    #: draft model, MTP, LoRA slots served beside the model (memory/ledger.py)
+    extras: Extras = field(default_factory=Extras)
 
     @property
     def kv_spec(self) -> KvSpec:
@@ -103,4 +106,5 @@ class Deployment:
 
 def kv_spec(kv: KvDtype, engine: Engine, layout: Parallelism) -> KvSpec:
     """The one rule for the KV spec of ``engine`` on ``layout`` (see :attr:`Deployment.kv_spec`)."""
-    return KvSpec(kv, mla_latent=engine.mla_latent, tp=1 if layout.attention_dp else layout.tp)
+    spec = KvSpec(kv, mla_latent=engine.mla_latent, tp=1 if layout.attention_dp else layout.tp)
+    return for_engine(spec, engine.name)  # the engine's rules for hybrid and window caches

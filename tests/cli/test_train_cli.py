@@ -17,6 +17,7 @@ PER_GPU = {
     "optimizer_bytes",
     "activations_bytes",
     "total_bytes",
+    "reserved_bytes",  # CONTRACT.md extension: what the caching allocator will hold
 }
 
 
@@ -31,8 +32,29 @@ def test_contract_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(data) >= {"per_gpu", "host_bytes", "fits", "tokens_per_s", "time_s"}
     assert set(data["per_gpu"]) == PER_GPU
     assert all(isinstance(v, int) for v in data["per_gpu"].values())
+    g = data["per_gpu"]
+    rows = ("weights_bytes", "gradients_bytes", "optimizer_bytes", "activations_bytes")
+    assert sum(g[k] for k in rows) == g["total_bytes"] < g["reserved_bytes"]
     assert isinstance(data["host_bytes"], int) and data["time_s"] is None
     assert data["fits"] is True and data["tokens_per_s"] > 0
+
+
+@pytest.mark.parametrize("framework", ["fsdp", "deepspeed", "megatron", "hf", "torchtune"])
+def test_framework_families(capsys: pytest.CaptureFixture[str], framework: str) -> None:
+    data = _json(
+        capsys, "deepseek-7b", "--gpu", "A100-80GB", "--gpus", "8", "--framework", framework
+    )
+    assert data["framework"] == framework
+    assert data["margin_bytes"] == data["gpu_memory_bytes"] - data["memory_peak"]["nvml_bytes"]
+    assert data["fits"] is (data["margin_bytes"] >= 0)
+
+
+def test_chunked_loss_lowers_the_peak(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("meta-llama/Llama-3.2-3B", "--gpu", "A100-80GB", "--gpus", "1", "--recompute", "none")
+    plain = _json(capsys, *args, "--framework", "torchtune")
+    chunked = _json(capsys, *args, "--framework", "torchtune", "--chunked-loss")
+    assert chunked["memory_peak"]["loss_bytes"] < plain["memory_peak"]["loss_bytes"]
+    assert chunked["per_gpu"]["total_bytes"] < plain["per_gpu"]["total_bytes"]
 
 
 def test_tokens_in_scientific_notation(capsys: pytest.CaptureFixture[str]) -> None:
@@ -114,3 +136,17 @@ def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "deepseek-236b", "--gpu", "H100", "--gpus", "64", "--zero", "3"]) == 0
     out = capsys.readouterr().out
     assert "per GPU" in out and "GiB" in out
+
+
+def test_fp8_and_pipeline_schedules(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("meta-llama/Llama-3.1-70B", "--gpu", "H100", "--gpus", "32", "--tp", "4", "--pp", "4")
+    plain = _json(capsys, *args)
+    fp8 = _json(capsys, *args, "--precision", "fp8")
+    assert fp8["tokens_per_s"] > plain["tokens_per_s"]
+    zb = _json(capsys, *args, "--pipeline-schedule", "zero-bubble")
+    assert zb["step"]["pipeline_bubble_s"] == 0 < plain["step"]["pipeline_bubble_s"]
+    inter = _json(capsys, *args, "--pipeline-schedule", "interleaved", "--virtual-stages", "2")
+    assert inter["step"]["pipeline_bubble_s"] == pytest.approx(
+        plain["step"]["pipeline_bubble_s"] / 2, rel=0.01
+    )
+    assert plain["framework"] == "megatron"  # the default with tensor/pipeline parallelism

@@ -170,3 +170,49 @@ def test_cli_memory_with_a_checkpoint_file(tmp_path: Path) -> None:
         text=True,
     )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_ggml_type_table_equals_the_gguf_package() -> None:
+    """Block sizes and bytes per block of every ggml type deepfit reads, against the
+    reference table of llama.cpp's own Python package (validate extra)."""
+    constants = pytest.importorskip("gguf.constants")
+    from deepfit.models.checkpoint.gguf import GGML_TYPES
+
+    for type_id, (name, block, block_bytes) in GGML_TYPES.items():
+        kind = constants.GGMLQuantizationType(type_id)
+        assert kind.name == name
+        assert constants.GGML_QUANT_SIZES[kind] == (block, block_bytes), name
+
+
+def test_a_file_written_by_the_gguf_package_is_sized_exactly(tmp_path: Path) -> None:
+    """A GGUF file written by llama.cpp's own writer (validate extra), K-quant, IQ and float
+    tensors with a tokenizer in the metadata: header bytes equal the writer's payloads."""
+    gguf = pytest.importorskip("gguf")
+    np = pytest.importorskip("numpy")
+    kinds = gguf.GGMLQuantizationType
+    path = tmp_path / "written.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_block_count(1)
+    writer.add_token_list(["<s>", "</s>", "hello"])
+    payloads = {}
+    for name, kind, rows, cols in (
+        ("blk.0.attn_q.weight", kinds.Q4_K, 4, 512),
+        ("blk.0.ffn_down.weight", kinds.IQ2_XXS, 2, 256),
+        ("blk.0.attn_v.weight", kinds.Q6_K, 3, 256),
+        ("blk.0.nextn.eh_proj.weight", kinds.Q8_0, 2, 64),
+    ):
+        block, block_bytes = gguf.GGML_QUANT_SIZES[kind]
+        raw = np.zeros((rows, cols // block * block_bytes), dtype=np.uint8)
+        writer.add_tensor(name, raw, raw_dtype=kind)  # element shape from the byte shape
+        payloads[name] = raw.nbytes
+    norm = np.zeros(256, dtype=np.float32)
+    writer.add_tensor("blk.0.attn_norm.weight", norm)
+    payloads["blk.0.attn_norm.weight"] = norm.nbytes
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    got = read_checkpoint(str(path))
+    assert got.total_bytes == sum(payloads.values())
+    assert got.mtp_bytes == payloads["blk.0.nextn.eh_proj.weight"]
+    assert got.tensors == len(payloads)

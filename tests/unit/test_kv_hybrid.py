@@ -127,3 +127,71 @@ def test_multimodal_configs_size_their_language_model() -> None:
     model = model_from_config(wrapped)
     assert model.params.total == model_from_config(LLAMA4).params.total
     assert any("vision encoder is not" in note for note in model.arch.notes)
+
+
+def test_kimi_k25_and_qwen3_5_wrappers_size_their_language_model() -> None:
+    k2 = {
+        "model_type": "deepseek_v3",
+        "hidden_size": 16,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "q_lora_rank": 4,
+        "kv_lora_rank": 4,
+        "qk_nope_head_dim": 2,
+        "qk_rope_head_dim": 2,
+        "v_head_dim": 2,
+        "intermediate_size": 8,
+        "moe_intermediate_size": 4,
+        "n_routed_experts": 4,
+        "num_experts_per_tok": 2,
+        "n_shared_experts": 1,
+        "first_k_dense_replace": 1,
+        "vocab_size": 10,
+    }
+    wrapped = {"model_type": "kimi_k25", "text_config": dict(k2, model_type="kimi_k2")}
+    assert model_from_config(wrapped).params.total == model_from_config(k2).params.total
+    text = dict(QWEN3_NEXT, model_type="qwen3_5_moe_text")
+    wrapped = {"model_type": "qwen3_5_moe", "text_config": text}
+    assert model_from_config(wrapped).params.total == model_from_config(text).params.total
+
+
+def test_vllm_pads_hybrid_groups_to_the_smallest_types_layer_count() -> None:
+    # Gemma 3 pattern over 8 layers: 7 sliding + 1 global -> groups of 1: no padding;
+    # over 9 layers with pattern 4: 7 sliding + 2 global -> groups of 2: 8 sliding slots
+    cfg = {
+        "model_type": "gemma3_text",
+        "hidden_size": 32,
+        "num_hidden_layers": 9,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "head_dim": 8,
+        "intermediate_size": 16,
+        "sliding_window": 16,
+        "sliding_window_pattern": 4,
+        "vocab_size": 10,
+    }
+    arch = model_from_config(cfg).arch
+    per_layer = 2 * 8 * 2
+    plain = KvSpec(KvDtype.BF16)
+    vllm = KvSpec(KvDtype.BF16, group_padding=True)
+    assert bytes_per_token(arch, plain) == 9 * per_layer
+    assert bytes_per_token(arch, vllm) == 10 * per_layer
+    # long sequences: 2 global layers keep everything, 8 sliding slots keep the window
+    assert bytes_for_sequence(arch, vllm, 1000) == (2 * 1000 + 8 * 16) * per_layer
+    # a model with one attention type is never padded
+    dense = model_from_config(dict(cfg, sliding_window=None)).arch
+    assert bytes_per_token(dense, vllm) == 9 * per_layer
+
+
+def test_llamacpp_window_cache_holds_a_ubatch_more_padded_to_256() -> None:
+    """llama.cpp (llama-kv-cache-iswa.cpp): a window layer's cache is
+    GGML_PAD(min(n_ctx, n_swa + n_ubatch), 256) cells; n_ubatch defaults to 512."""
+    from deepfit.memory.kv import for_engine
+
+    arch = model_from_config(GPT_OSS).arch  # windows of 16 on 2 of 4 layers
+    spec = for_engine(BF16, "llamacpp")
+    per_layer = 2 * 2 * 8 * 2
+    # 16 + 512 = 528 -> 768 cells; beyond that the window layers stop growing
+    assert bytes_for_sequence(arch, spec, 5000) == (2 * 768 + 2 * 5000) * per_layer
+    assert bytes_for_sequence(arch, spec, 600) == 4 * 600 * per_layer
+    assert for_engine(BF16, "sglang") == BF16

@@ -112,3 +112,11 @@ def test_the_indexer_is_its_own_op_run_whole_on_every_tensor_parallel_rank() -> 
     assert two["indexer"].flops == one["indexer"].flops  # replicated, not split
     assert two["attention"].flops == pytest.approx(one["attention"].flops / 2)  # heads split
     assert one["indexer"].compute == "weights"  # the checkpoint's matmul format (FP8 native)
+
+
+def test_hyper_connections_widen_the_residual_traffic() -> None:
+    shape = StepShape(decode_tokens=3, decode_context=10)
+    two = _ops(v4_config(hc_mult=2), shape)["elementwise"].act_bytes
+    four = _ops(v4_config(hc_mult=4), shape)["elementwise"].act_bytes
+    assert two == 3 * 8 * 3 * 32 * 2 * 2  # layers x passes x tokens x hidden x streams x bf16
+    assert four == 2 * two

@@ -51,5 +51,26 @@ def test_gqa_swiglu_without_dropout() -> None:
     assert got == expected
 
 
-def test_logits_fp32() -> None:
-    assert logits_bytes(102400, ActShape(4096, 2, tp=4)) == 4 * 4096 * 2 * 102400 / 4
+def test_logits_at_the_frameworks_bytes_per_logit() -> None:
+    # torch cross-entropy on bf16 logits: bf16 logits 2 + fp32 upcast 4 + log-softmax 4 +
+    # fp32 gradient 4 = 14 bytes per logit, vocabulary-parallel under tp
+    assert logits_bytes(102400, ActShape(4096, 2, tp=4), 14) == 14 * 4096 * 2 * 102400 / 4
+
+
+def test_eager_kernels_keep_fp32_norm_inputs_and_the_silu_output() -> None:
+    h, f, a, kv, d = 4096, 14336, 32, 8, 128
+    layer = Layer(Attention(AttentionKind.GQA, a, kv, d, d), Mlp(f, gated=True))
+    fused = layer_activation_bytes(layer, h, ActShape(S, B), Recompute.NONE)
+    eager = ActShape(S, B, norm_bytes=6, unfused_swiglu=True)
+    got = layer_activation_bytes(layer, h, eager, Recompute.NONE)
+    # two norms keep 6 instead of 2 bytes per element; SiLU's output is one more f-wide tensor
+    assert got - fused == 2 * 4 * S * B * h + 2 * S * B * f
+
+
+def test_full_recompute_keeps_inputs_and_one_working_set() -> None:
+    from deepfit.train.activations import stage_activation_bytes
+
+    layers = (GPT,) * 4
+    got = stage_activation_bytes(layers, H, _gpt(), Recompute.FULL, in_flight=3)
+    one = S * B * H * (34 + 5 * A * S / H)
+    assert got == pytest.approx(3 * 4 * 2 * S * B * H + one)

@@ -122,3 +122,25 @@ def test_native_checkpoint_bytes_match_the_published_checkpoints(
     assert fmt is not None and fmt.name == "fp8-fp4-experts"
     ours = weight_bytes(arch, fmt, include_mtp=True).total
     assert ours == pytest.approx(published, rel=0.003)
+
+
+def test_v32_checkpoint_bytes_match_its_tensor_list() -> None:
+    """DeepSeek-V3.2's 92,425 tensors hold 642.12 GiB (code-index file 62736905881): FP8
+    block weights, the MTP layer, and that layer's own bf16 copies of embedding and head
+    (which deepfit's MTP count leaves out, as they duplicate the main model's)."""
+    arch = load_model("deepseek-v3.2").arch
+    fmt = checkpoint_native_format(arch)
+    assert fmt is not None and fmt.name == "fp8-block"
+    copies = 2 * arch.vocab_size * arch.hidden_size * 2
+    ours = weight_bytes(arch, fmt, include_mtp=True).total + copies
+    assert ours == pytest.approx(642.12 * GIB, rel=0.002)
+
+
+def test_glm47_flash_tensor_elements_equal_the_checkpoint() -> None:
+    """GLM-4.7-Flash's bf16 safetensors hold 31,221,488,576 elements (code-index file
+    62624914535): the main model, the MTP layer with its own copies of embedding and head,
+    and 47 routing-bias buffers of 64."""
+    model = load_model("glm-4.7-flash")
+    p, arch = model.params, model.arch
+    copies = 2 * arch.vocab_size * arch.hidden_size
+    assert p.total + p.mtp + copies + 47 * 64 == 31_221_488_576

@@ -41,3 +41,16 @@ def test_generated_deepseek_v4_total_equals_transformers(cfg: dict[str, Any]) ->
 @given(qwen3_next_configs())
 def test_generated_qwen3_next_total_equals_transformers(cfg: dict[str, Any]) -> None:
     assert model_from_config(cfg).params.total == _meta_count(cfg)
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(qwen3_next_configs())
+def test_generated_qwen3_5_text_models_equal_transformers(cfg: dict[str, Any]) -> None:
+    """Qwen3.5's language models (dense and MoE) share Qwen3-Next's layer shapes; the MoE one
+    makes every layer a MoE whatever decoder_sparse_step says, as transformers builds it."""
+    for model_type in ("qwen3_5_text", "qwen3_5_moe_text"):
+        variant = dict(cfg, model_type=model_type)
+        assert model_from_config(variant).params.total == _meta_count(variant)

@@ -39,6 +39,10 @@ KNOWN_GAPS = {
     "VLLM-PR13109": "vLLM V0 (Feb 2025) Triton MLA backend padded the latent to 640 elements "
     "(NOTES caveat 5) and logged 10.45 GiB for AWQ-MoE weights whose 4-bit layout is 8.2 GiB; "
     "that engine version is not modelled",
+    "LLMDB-GPTOSS120": "vLLM logs 64.38 GiB of weights for gpt-oss-120b on H100 where the "
+    "MXFP4 checkpoint holds 60.8 GiB (deepfit, and the 20b's file size within 0.1%); vLLM's "
+    "Hopper MXFP4 path re-lays the experts out for its triton kernels (swizzled weights and "
+    "scales, expert biases in fp32) after loading, a layout whose size is not modelled",
 }
 
 

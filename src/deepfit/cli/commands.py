@@ -7,6 +7,8 @@ from typing import Any
 
 from .. import api
 from . import render
+from .ledger_args import extras_from
+from .offload_args import offload_answer
 
 
 def models(args: argparse.Namespace) -> int:
@@ -45,12 +47,16 @@ def memory(args: argparse.Namespace) -> int:
         memory_fraction=args.gpu_memory_utilization,
         dp_attention=args.dp_attention,
         checkpoint=(ckpt := api.checkpoint_bytes(model, args.checkpoint, hub=args.hub)),
+        extras=extras_from(args, hub=args.hub),
     )
     data = result.to_dict()
     if ckpt is not None:
         data["checkpoint"] = ckpt.to_dict()
     if not result.fits:
         data["would_fit"] = api.what_would_fit(model, gpu, result)
+    tiers = offload_answer(args, model, gpu, result)
+    if tiers is not None:
+        data["kv_offload"] = tiers
     if api.load_engine(result.engine).layer_offload and result.gpus == 1:
         options = [False, True] if model.arch.is_moe else [False]
         data["llamacpp_offload"] = [
@@ -183,6 +189,7 @@ def plan(args: argparse.Namespace) -> int:
         formats=_plan_formats(args, model),
         prices=read_prices(args.prices) if args.prices else {},
         own=own,
+        extras=extras_from(args, hub=args.hub),
     )
     result = search(model, targets, space)
     data = result.to_dict()

@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import BadInputError
 from .argtypes import fraction as _fraction
 from .argtypes import positive_int, tokens
+from .ledger_args import add_ledger_args, extras_from
 
 
 def _count(text: str) -> int:
@@ -96,6 +97,7 @@ def add_export_parser(sub: Any) -> None:
         metavar="PATH",
         help="checkpoint path or Hub id to load (default: deepfit's choice)",
     )
+    add_ledger_args(p, spec_tokens=False)
     p.add_argument("--port", type=_count, default=8000, help="serving port (default 8000)")
     p.add_argument("--out", default=None, metavar="DIR", help="write the files into DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -136,6 +138,7 @@ def _request(args: argparse.Namespace) -> tuple[str, str, Any]:
         gpus_per_node=args.gpus_per_node,
         model_path=args.model_path,
         port=args.port,
+        extras=extras_from(args, hub=args.hub),
     )
     if args.plan is None:
         if not args.model or not args.gpu:

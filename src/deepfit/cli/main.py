@@ -21,6 +21,8 @@ from .argtypes import positive_float as _positive_float
 from .argtypes import positive_int as _positive_int
 from .argtypes import tokens as _tokens
 from .argtypes import unit_interval as _unit_interval
+from .ledger_args import add_ledger_args
+from .offload_args import add_offload_args
 
 
 class _Parser(argparse.ArgumentParser):
@@ -124,6 +126,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         help="size the weights exactly from a .safetensors or .gguf file's header (path or "
         "URL; only the header is read); with --hub, the model repository's shard headers",
     )
+    add_ledger_args(p)
+    add_offload_args(p)
     _add_json(p)
     p.set_defaults(func=commands.memory)
 
@@ -291,6 +295,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the Pareto front to FILE (.html interactive, or .png)",
     )
+    add_ledger_args(p)
     _add_json(p)
     p.set_defaults(func=commands.plan)
     from importlib import import_module

@@ -217,6 +217,8 @@ def memory_view(data: dict[str, Any]) -> RenderableType:
     table.add_column("GiB", justify="right")
     for key, label, colour in _MEM_ROWS:
         table.add_row(f"[{colour}]{label}", f"{data['per_gpu'][key] / GiB:,.2f}")
+    for line in data.get("ledger", []):
+        _ledger_rows(table, line)
     table.add_row("[bold]total", f"[bold]{data['per_gpu']['total_bytes'] / GiB:,.2f}")
     table.add_row("GPU memory (CUDA-visible)", f"{data['gpu_memory_bytes'] / GiB:,.2f}")
     short = data.get("shortfall_bytes", 0)
@@ -256,9 +258,46 @@ def memory_view(data: dict[str, Any]) -> RenderableType:
                 f"{plan['host_bytes'] / GiB:,.1f} GiB in host RAM)"
             )
         )
+    if "kv_offload" in data:
+        parts.extend(Text.from_markup(line) for line in _offload_lines(data["kv_offload"]))
     for note in data["notes"]:
         parts.append(Text(f"note: {note}", style="dim"))
     return Group(*parts)
+
+
+def _offload_lines(off: dict[str, Any]) -> list[str]:
+    """KV offload tiers: tokens held, read rate, TTFT at hit rates, where it pays."""
+    out = [
+        f"[bold]KV offload[/] ({off['prompt_tokens']:,}-token prompts; GPU pool "
+        f"{off['gpu_tokens']:,} tokens; TTFT without a tier {off['ttft_without_s'] * 1e3:,.0f} ms)"
+    ]
+    for t in off["tiers"]:
+        by_hit = ", ".join(
+            f"{r['hit_rate']:.0%} hit {r['ttft_s'] * 1e3:,.0f} ms" for r in t["ttft_s"]
+        )
+        even = t["break_even_hit_rate"]
+        verdict = (
+            f"pays from a {even:.0%} hit rate"
+            if even is not None
+            else "[red]never pays[/]: reading a token back is slower than recomputing it"
+        )
+        out.append(
+            f"  {t['tier']}: {t['capacity_bytes'] / GiB:,.0f} GiB = {t['tokens']:,} tokens "
+            f"({t['sequences']:,} prompts), read {t['read_bytes_per_s'] / 1e9:,.0f} GB/s; "
+            f"TTFT {by_hit}; {verdict}"
+        )
+    return out
+
+
+def _ledger_rows(table: Any, line: dict[str, Any]) -> None:
+    """What is served beside the model: its weights (a row of the total) and, inside the KV
+    cache row, the part of the pool its attention layers take."""
+    table.add_row(f"[blue]{line['label']}", f"{line['weights_bytes'] / GiB:,.2f}")
+    if line["kv_pool_bytes"]:
+        table.add_row(
+            f"[dim]  its KV ({line['kv_bytes_per_token']:,} B/token, inside KV cache)",
+            f"[dim]{line['kv_pool_bytes'] / GiB:,.2f}",
+        )
 
 
 def _bar_text(data: dict[str, Any]) -> RenderableType:

@@ -44,6 +44,20 @@ def add_train_parser(sub: Any) -> None:
     p.add_argument(
         "--freeze-embeddings", action="store_true", help="full: freeze embedding and head"
     )
+    p.add_argument(
+        "--framework",
+        choices=("fsdp", "deepspeed", "megatron", "hf", "torchtune"),
+        default=None,
+        help="framework family (default: megatron with --tp/--pp, deepspeed with "
+        "--offload cpu, else fsdp)",
+    )
+    p.add_argument(
+        "--chunked-loss",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="chunked cross-entropy (default: the framework's)",
+    )
+    p.add_argument("--compile", action="store_true", help="torch.compile (fused norms and SwiGLU)")
     p.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=0, help="ZeRO stage")
     p.add_argument("--hybrid-shard", action="store_true", help="ZeRO-3/FSDP inside nodes only")
     p.add_argument("--offload", choices=("none", "cpu"), default="none")
@@ -55,6 +69,18 @@ def add_train_parser(sub: Any) -> None:
     p.add_argument("--global-batch-tokens", type=_count, default=4 * 1024 * 1024, metavar="N")
     p.add_argument("--recompute", choices=("none", "selective", "full"), default="selective")
     p.add_argument("--no-flash", action="store_true", help="attention without flash attention")
+    p.add_argument(
+        "--precision", choices=("bf16", "fp8"), default="bf16", help="matrix-multiply precision"
+    )
+    p.add_argument(
+        "--pipeline-schedule",
+        choices=("1f1b", "interleaved", "zero-bubble"),
+        default="1f1b",
+        help="pipeline schedule (interleaved uses --virtual-stages)",
+    )
+    p.add_argument(
+        "--virtual-stages", type=_count, default=2, metavar="V", help="interleaved: chunks per GPU"
+    )
     p.add_argument(
         "--tokens",
         type=_count,
@@ -96,8 +122,21 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
         recompute=Recompute(args.recompute),
         flash=not args.no_flash,
         tokens=None if args.tokens is None else float(args.tokens),
+        precision=args.precision,
+        pipeline_schedule=args.pipeline_schedule,
+        virtual_stages=args.virtual_stages,
     )
     return model, gpu, recipe, workload
+
+
+def _runtime(args: argparse.Namespace) -> Any:
+    from ..train.framework import Runtime, default_framework, find_framework
+
+    if args.framework is None:
+        fw = default_framework(args.tp, args.pp, args.offload != "none")
+    else:
+        fw = find_framework(args.framework)
+    return Runtime(fw, chunked_loss=args.chunked_loss, compiled=args.compile)
 
 
 def train(args: argparse.Namespace) -> int:
@@ -105,6 +144,7 @@ def train(args: argparse.Namespace) -> int:
     from . import render
 
     model, gpu, recipe, workload = _inputs(args)
+    runtime = _runtime(args)
     if args.search:
         res = search.min_gpus(model, gpu, recipe, workload, max_gpus=args.gpus or search.MAX_GPUS)
         est = res.best
@@ -128,6 +168,7 @@ def train(args: argparse.Namespace) -> int:
             zero=args.zero,
             offload=Offload(args.offload),
             hybrid=args.hybrid_shard,
+            runtime=runtime,
         )
     data = est.to_dict()
     if args.search:
@@ -172,9 +213,17 @@ def train_view(data: dict[str, Any]) -> RenderableType:
     mem.add_column("per GPU")
     mem.add_column("bytes", justify="right")
     for key, value in data["per_gpu"].items():
+        if key == "reserved_bytes":
+            continue
         mem.add_row(key.removesuffix("_bytes"), _gb(value))
+    peak = data["memory_peak"]
+    mem.add_row(f"reserved ({data['framework']})", _gb(peak["reserved_bytes"]))
+    mem.add_row("with CUDA context", _gb(peak["nvml_bytes"]))
     mem.add_row("GPU memory", _gb(data["gpu_memory_bytes"]))
-    mem.add_row("fits", "yes" if data["fits"] else "[red]no")
+    verdict = "yes" if data["fits"] else "[red]no"
+    if data["thin_margin"]:
+        verdict = "[yellow]yes, thin margin"
+    mem.add_row("fits", f"{verdict} ({_gb(data['margin_bytes'])} margin)")
     mem.add_row(
         "host RAM (job / node)", f"{_gb(data['host_bytes'])} / {_gb(data['host_bytes_per_node'])}"
     )
@@ -182,10 +231,16 @@ def train_view(data: dict[str, Any]) -> RenderableType:
     mfu = data["mfu"]
     lines = [
         f"{data['tokens_per_s']:,.0f} tokens/s at MFU {mfu['achieved']:.1%} "
-        f"({mfu['source']} {mfu['generation']} MFU {mfu['mfu']:.1%})",
+        f"({mfu['source']} {mfu['generation']} compute utilization "
+        f"{mfu['hardware_utilization']:.1%})",
     ]
     if data["time_s"] is not None:
-        lines.append(f"time {data['time_s'] / 86400:,.1f} days, {data['gpu_hours']:,.0f} GPU-hours")
+        run = data["whole_run"]
+        lines.append(
+            f"time {data['time_s'] / 86400:,.1f} days, {data['gpu_hours']:,.0f} GPU-hours "
+            f"steady; a whole run with restarts and evaluation ~{run['gpu_hours']:,.0f} "
+            f"GPU-hours (goodput {run['goodput']:.0%})"
+        )
     if data["usd"] is not None and data["price"] is not None:
         p = data["price"]
         lines.append(

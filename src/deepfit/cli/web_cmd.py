@@ -36,6 +36,7 @@ def add_web_parsers(sub: Any, add_model: Any, add_json: Any) -> None:
     p.add_argument("--gpu", action="append", default=None, metavar="GPU")
     p.add_argument("--max-gpus", type=int, default=64)
     p.add_argument("--engine", default="vllm")
+    p.add_argument("--lang", default="en", help="the report's language: en or zh-CN")
     p.set_defaults(func=report)
 
 
@@ -71,8 +72,10 @@ def report(args: argparse.Namespace) -> int:
     from .. import api
     from ..planner import load_scenario
     from ..web import service
+    from ..web.i18n import check_lang
     from ..web.report import render_report
 
+    lang = check_lang(args.lang)
     model = api.load_model(args.model, hub=args.hub)
     preset = load_scenario(args.scenario) if args.scenario else None
 
@@ -95,6 +98,7 @@ def report(args: argparse.Namespace) -> int:
         args.gpu,
         args.max_gpus,
         args.engine,
+        lang=lang,
     )
     memory = perf = command = None
     if plan["plans"]:
@@ -110,6 +114,7 @@ def report(args: argparse.Namespace) -> int:
             args.engine,
             tp=best["tp"],
             pp=best["pp"],
+            lang=lang,
         )
         perf = service.perf(
             model,
@@ -127,7 +132,7 @@ def report(args: argparse.Namespace) -> int:
         command = _command(model.id, best, input_len + output_len, args.engine)
     out = Path(args.out)
     try:
-        out.write_text(render_report(plan, memory, perf, command), encoding="utf-8")
+        out.write_text(render_report(plan, memory, perf, command, lang), encoding="utf-8")
     except OSError as exc:
         raise BadInputError(
             f"cannot write {out}: {exc.strerror or exc}", "choose a writable path"

@@ -11,6 +11,7 @@ from ..engines import engines, load_engine, prepare_hook
 from ..errors import BadInputError, NotSupportedError, UnknownEngineError
 from ..hardware import Gpu
 from ..memory import MemoryEstimate, WeightFormat, estimate_memory, resolve_format
+from ..memory.ledger import Extras
 from ..models import Model
 from .support import check_weights
 
@@ -22,6 +23,8 @@ _TARGET_NAMES = {
     "kubernetes": "kubernetes",
     "k8s": "kubernetes",
 }
+#: the exporters that write the flags reserving a draft model and LoRA slots
+LEDGER_ENGINES = ("vllm", "sglang")
 DEFAULT_MAX_SEQS = 256
 """Concurrency when none is asked for: vLLM's own default max_num_seqs, or less if fewer fit."""
 
@@ -48,6 +51,8 @@ class ExportRequest:
     gpus_per_node: int | None = None
     model_path: str | None = None
     port: int = 8000
+    #: draft model, MTP, LoRA slots: counted in memory and reserved by the engine's flags
+    extras: Extras | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class Deployment:
     spec_tokens: int
     port: int
     notes: tuple[str, ...] = field(default=())
+    extras: Extras = field(default_factory=Extras)
 
     @property
     def tp(self) -> int:
@@ -136,6 +142,7 @@ def _estimate(model: Model, gpu: Gpu, req: ExportRequest, ctx: int, batch: int) 
         engine=req.engine,
         memory_fraction=req.memory_fraction,
         dp_attention=bool(req.dp_attention),
+        extras=req.extras,
     )
 
 
@@ -152,6 +159,13 @@ def longest_context(model: Model, gpu: Gpu, req: ExportRequest, concurrency: int
 
 def _too_much(model: Model, gpu: Gpu, req: ExportRequest, est: MemoryEstimate) -> BadInputError:
     ctx, conc = est.context_tokens, est.batch
+    beside = max(s.extras_kv_beside for s in est.stages)
+    if beside and est.shortfall_bytes:
+        return BadInputError(
+            f"the draft's KV pool ({beside / 2**30:,.1f} GiB per GPU, as many tokens as the "
+            f"main pool) does not fit beside {req.engine}'s static budget on {gpu.name}",
+            "lower --gpu-memory-utilization (e.g. 0.7) so both pools fit",
+        )
     options = []
     if est.max_concurrency >= 1:
         options.append(f"--concurrency {est.max_concurrency} at --context {ctx}")
@@ -196,6 +210,19 @@ def _choose_workload(
     return ctx, conc
 
 
+def default_dp_attention(model: Model, engine: str, gpus: int, tp: int | None) -> bool:
+    """Data-parallel attention, which deepfit turns on for MLA models on more than one GPU
+    with an engine whose export rules ask for it (SGLang); the memory panel and the launch
+    command must agree on it."""
+    rules = load_engine(engine).export
+    return (
+        rules is not None
+        and rules.dp_attention_for_mla
+        and (tp or gpus) > 1
+        and any(la.attention.mla for la in model.arch.layers)
+    )
+
+
 def resolve(model: Model, gpu: Gpu, request: ExportRequest) -> Deployment:
     """Check ``request`` against the support table and the memory model; raise
     :class:`BadInputError` (with the nearest valid setting) if anything does not hold."""
@@ -214,17 +241,12 @@ def resolve(model: Model, gpu: Gpu, request: ExportRequest) -> Deployment:
             f"use --engine {offer[0].name}" if offer else "use --target shell",
         )
     notes: list[str] = []
-    req = replace(request, engine=engine, target=target)
+    req = _with_extras(model, replace(request, engine=engine, target=target))
     prepare = prepare_hook(spec)
     if prepare is not None:
         req = prepare(model, req, notes)
     if req.dp_attention is None:
-        req = replace(
-            req,
-            dp_attention=rules.dp_attention_for_mla
-            and (req.tp or req.gpus) > 1
-            and any(la.attention.mla for la in model.arch.layers),
-        )
+        req = replace(req, dp_attention=default_dp_attention(model, engine, req.gpus, req.tp))
     fmt = resolve_format(model, req.weights)
     notes.extend(check_weights(engine, fmt, gpu))
     ctx, conc = _choose_workload(model, gpu, req, notes)
@@ -244,6 +266,8 @@ def resolve(model: Model, gpu: Gpu, request: ExportRequest) -> Deployment:
             f"{model.id} is published; fill in a real path or Hub id (or pass --model-path)"
         )
     fraction = EngineRef.named(engine, req.memory_fraction).fraction(est.tp)
+    if fraction is not None and est.memory_fraction is not None:
+        fraction = est.memory_fraction  # less what the engine sets aside for a drafter
     return Deployment(
         model,
         gpu,
@@ -261,7 +285,24 @@ def resolve(model: Model, gpu: Gpu, request: ExportRequest) -> Deployment:
         req.spec_tokens,
         req.port,
         tuple(dict.fromkeys([*notes, *_memory_notes(est)])),
+        req.extras or Extras(),
     )
+
+
+def _with_extras(model: Model, req: ExportRequest) -> ExportRequest:
+    """Speculative tokens on a checkpoint with MTP layers load them (the exporters draft with
+    MTP there), so memory counts them; a drafter asked without a token count gets its own."""
+    extras = req.extras or Extras()
+    if (extras.draft is not None or extras.max_loras) and req.engine not in LEDGER_ENGINES:
+        raise NotSupportedError(
+            f"the {req.engine} export reserves no draft-model or LoRA memory",
+            f"use --engine {' or --engine '.join(LEDGER_ENGINES)}",
+        )
+    if req.spec_tokens > 0 and model.arch.mtp_layers and extras.draft is None:
+        extras = replace(extras, mtp=True, spec_tokens=req.spec_tokens)
+    if (extras.mtp or extras.draft is not None) and req.spec_tokens <= 0:
+        req = replace(req, spec_tokens=max(extras.spec_tokens, 1))
+    return replace(req, extras=extras if extras.any else None)
 
 
 def model_path(model: Model, fmt: WeightFormat, engine: str, given: str | None) -> tuple[str, bool]:
@@ -275,8 +316,14 @@ def model_path(model: Model, fmt: WeightFormat, engine: str, given: str | None) 
     base = model.id.rsplit("/", 1)[-1]
     if fmt.gguf_ftype is not None:
         return f"/models/{base}-{fmt.gguf_ftype}.gguf", True
+    same_payload = (  # e.g. fp8 asked of a checkpoint stored as block-scaled fp8
+        native.is_quantized
+        and fmt.compute_dtype == native.compute_dtype
+        and fmt.bits == native.bits
+    )
     if (
         fmt.name == native.name
+        or same_payload
         or (fmt.name in sixteen and native.name in sixteen)
         or (native.name in sixteen and engine in format_support(fmt).online)
     ):

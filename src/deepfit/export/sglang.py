@@ -47,24 +47,45 @@ def sglang_argv(dep: Deployment, *, host: str = "0.0.0.0") -> tuple[str, ...]:
     argv += ["--max-running-requests", str(dep.concurrency)]
     argv += ["--mem-fraction-static", f"{budget_fraction(dep):g}"]
     if dep.spec_tokens > 0:
-        if not has_mtp(dep):
+        if dep.extras.max_loras:
             raise NotSupportedError(
-                "SGLang speculative decoding needs a draft model deepfit cannot name",
-                "drop --spec-tokens, or use --engine vllm (n-gram drafting)",
+                "SGLang serves LoRA adapters only without a draft model or MTP "
+                "(server_args: LoRA is compatible with NGRAM speculation alone)",
+                "drop --max-loras or the drafter, or use --engine vllm",
             )
-        argv += [
-            "--speculative-algorithm",
-            "EAGLE",
-            "--speculative-num-steps",
-            str(dep.spec_tokens),
-        ]
-        argv += ["--speculative-eagle-topk", "1"]
-        argv += ["--speculative-num-draft-tokens", str(dep.spec_tokens + 1)]
+        argv += _speculative(dep)
+    if dep.extras.max_loras:  # the pool deepfit counted: max_loras x max_lora_rank
+        argv += ["--enable-lora", "--max-loras-per-batch", str(dep.extras.max_loras)]
+        argv += ["--max-lora-rank", str(dep.extras.max_lora_rank), "--lora-target-modules", "all"]
     if dep.nodes > 1:
         argv += ["--nnodes", str(dep.nodes), "--node-rank", "${NODE_RANK}"]
         argv += ["--dist-init-addr", f"${{HEAD_IP}}:{DIST_PORT}"]
     argv += ["--host", host, "--port", str(dep.port)]
     return tuple(argv)
+
+
+def _speculative(dep: Deployment) -> list[str]:
+    """A draft model (``STANDALONE``) or the checkpoint's MTP layer (``EAGLE`` on NextN)."""
+    draft = dep.extras.draft
+    if draft is not None:
+        algo = ["--speculative-algorithm", "STANDALONE"]
+        algo += ["--speculative-draft-model-path", draft.id]
+    elif has_mtp(dep):
+        algo = ["--speculative-algorithm", "EAGLE"]
+    else:
+        raise NotSupportedError(
+            "SGLang speculative decoding needs a draft model or MTP layers",
+            "name one with --draft-model, drop --spec-tokens, or use --engine vllm (n-gram)",
+        )
+    return [
+        *algo,
+        "--speculative-num-steps",
+        str(dep.spec_tokens),
+        "--speculative-eagle-topk",
+        "1",
+        "--speculative-num-draft-tokens",
+        str(dep.spec_tokens + 1),
+    ]
 
 
 def export_sglang(dep: Deployment) -> Export:

@@ -5,8 +5,9 @@ Flags follow vLLM's engine arguments (docs: Configuration > Engine Arguments):
 ``--tensor-parallel-size``, ``--pipeline-parallel-size``, ``--data-parallel-size``,
 ``--enable-expert-parallel`` (experts sharded over tp x dp), ``--max-model-len``,
 ``--max-num-seqs`` (per data-parallel rank), ``--gpu-memory-utilization`` (share of the whole
-GPU), ``--kv-cache-dtype``, ``--speculative-config`` (JSON), ``--distributed-executor-backend
-ray`` for multi-node (docs: Serving > Parallelism and Scaling).
+GPU), ``--kv-cache-dtype``, ``--speculative-config`` (JSON), ``--enable-lora --max-loras
+--max-lora-rank`` (LoRA slots), ``--distributed-executor-backend ray`` for multi-node (docs:
+Serving > Parallelism and Scaling).
 """
 
 from __future__ import annotations
@@ -22,11 +23,15 @@ RAY_PORT = 6379
 
 
 def speculative_config(dep: Deployment) -> str | None:
-    """DeepSeek MTP where the checkpoint has MTP layers, else n-gram prompt lookup."""
+    """The draft model asked for; else DeepSeek MTP where the checkpoint has MTP layers,
+    else n-gram prompt lookup."""
     if dep.spec_tokens <= 0:
         return None
-    if has_mtp(dep):
-        cfg: dict[str, object] = {
+    draft = dep.extras.draft
+    if draft is not None:
+        cfg: dict[str, object] = {"model": draft.id, "num_speculative_tokens": dep.spec_tokens}
+    elif has_mtp(dep):
+        cfg = {
             "method": "deepseek_mtp",
             "num_speculative_tokens": dep.spec_tokens,
         }
@@ -57,6 +62,9 @@ def vllm_argv(dep: Deployment, *, host: str = "0.0.0.0") -> tuple[str, ...]:
     spec = speculative_config(dep)
     if spec:
         argv += ["--speculative-config", spec]
+    if dep.extras.max_loras:  # the slots deepfit counted: max_loras x max_lora_rank
+        argv += ["--enable-lora", "--max-loras", str(dep.extras.max_loras)]
+        argv += ["--max-lora-rank", str(dep.extras.max_lora_rank)]
     if dep.nodes > 1:
         argv += ["--distributed-executor-backend", "ray"]
     argv += ["--host", host, "--port", str(dep.port)]
@@ -87,8 +95,10 @@ def vllm_notes(dep: Deployment) -> list[str]:
     ]
     if dep.ep > 1 and dep.ep != dep.tp * dep.dp:
         notes.append(f"vLLM shards experts over tp x dp = {dep.tp * dep.dp} ranks, not ep={dep.ep}")
-    if dep.spec_tokens and has_mtp(dep):
+    if dep.spec_tokens and has_mtp(dep) and dep.extras.draft is None:
         notes.append("MTP speculative decoding loads the MTP layer as a draft model")
+    if dep.extras.max_loras:
+        notes.append("add adapters with --lora-modules NAME=PATH (ranks up to --max-lora-rank)")
     return notes
 
 

@@ -42,6 +42,7 @@ def _again(model: Model, gpu: Gpu, base: MemoryEstimate, **change: Any) -> Memor
         engine=base.engine,
         memory_fraction=base.memory_fraction,
         dp_attention=base.dp_attention,
+        extras=base.extras,
     )
     kwargs.update(change)
     try:

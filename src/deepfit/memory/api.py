@@ -7,18 +7,19 @@ from typing import TYPE_CHECKING
 from .._bisect import largest_satisfying
 from ..errors import BadInputError
 from ..hardware import Gpu
-from ..models.checkpoint import CheckpointBytes
 from ..models.loader import Model
 from ..units import GiB
 from .device import visible_memory_bytes
-from .estimate import StageMemory, stage_memories
+from .estimate import StageMemory, effective_fraction, stage_memories
 from .formats import WeightFormat, checkpoint_native_format, load_format, weight_bytes
-from .kv import KvSpec, bytes_for_sequence, bytes_per_token
+from .kv import KvSpec, bytes_per_token, for_engine
 from .layout import Layout, make_layout
+from .ledger import Extras
 from .result import MemoryEstimate, PerGpu
 
 if TYPE_CHECKING:  # deepfit.deployment builds on memory's kv/formats/layout modules
     from ..deployment import Deployment, Workload
+    from ..models.checkpoint import CheckpointBytes  # checkpoint readers: only when asked
 
 _DTYPE_FORMATS = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}
 
@@ -36,7 +37,8 @@ def resolve_format(model: Model, name: str) -> WeightFormat:
 def _total(s: StageMemory, budget_engine: bool) -> int:
     """The rows of one GPU added up: what the engine allocates (budget engines hold their
     pool whatever the workload) or what the workload needs (engines that allocate exactly)."""
-    return s.weights + s.activations + s.overhead + (s.kv_pool if budget_engine else s.kv_needed)
+    kv = s.kv_pool if budget_engine else s.kv_needed
+    return s.weights + s.extras_bytes + s.activations + s.overhead + kv
 
 
 def _shortfall(s: StageMemory, total: int, gpu_bytes: int) -> int:
@@ -49,7 +51,7 @@ def _longest(model: Model, kv: KvSpec, s: StageMemory, block: int, cap: int) -> 
     """Longest single sequence whose KV fits this stage's pool (binary search)."""
 
     def fits(n: int) -> bool:
-        return bytes_for_sequence(model.arch, kv, n, s.layers, block) <= s.kv_pool
+        return s.sequence_bytes(model.arch, kv, n) <= s.kv_pool
 
     return largest_satisfying(fits, cap)
 
@@ -70,6 +72,7 @@ def estimate_memory(
     memory_fraction: float | None = None,
     dp_attention: bool = False,
     checkpoint: CheckpointBytes | None = None,
+    extras: Extras | None = None,
 ) -> MemoryEstimate:
     """Per-GPU inference memory of ``model`` on ``gpus`` x ``gpu`` with ``engine``.
 
@@ -78,6 +81,7 @@ def estimate_memory(
     layout is bad input, never silently raised. ``checkpoint`` (bytes read from the
     checkpoint's headers) replaces the format rule's weight total when the weights are the
     checkpoint's own (``weights="auto"``); each GPU's share still follows the sharding rules.
+    ``extras`` (a draft model, MTP, LoRA slots) adds their lines to the ledger.
     """
     from ..deployment import Deployment, EngineRef, Numerics, Workload
 
@@ -94,7 +98,7 @@ def estimate_memory(
     layout: Layout = make_layout(arch, gpus, tp, pp, ep, dp_attention)
     fmt = resolve_format(model, weights)
     numerics = Numerics.of(fmt, kv_dtype)
-    dep = Deployment(layout, numerics, EngineRef.named(engine, memory_fraction))
+    dep = Deployment(layout, numerics, EngineRef.named(engine, memory_fraction), extras or Extras())
     ctx = context if context is not None else (arch.max_position_embeddings or 4096)
     own = weights.strip().lower() in ("", "auto")
     return memory_of(model, gpu, dep, Workload(ctx, batch), checkpoint=checkpoint, own=own)
@@ -124,12 +128,9 @@ def memory_of(
     kv = dep.kv_spec
     cap = arch.max_position_embeddings or (1 << 24)
     longest = min(_longest(model, kv, s, profile.block_tokens, 1 << 30) for s in stages)
-    per_seq = max(
-        bytes_for_sequence(arch, kv, ctx, s.layers, profile.block_tokens) / max(s.kv_pool, 1)
-        for s in stages
-    )
+    per_seq = max(s.sequence_bytes(arch, kv, ctx) / max(s.kv_pool, 1) for s in stages)
     concurrency = int(1 / per_seq) * layout.dp * layout.kv_ranks if per_seq > 0 else 0
-    one_seq = [bytes_for_sequence(arch, kv, ctx, s.layers, profile.block_tokens) for s in stages]
+    one_seq = [s.sequence_bytes(arch, kv, ctx) for s in stages]
     reasons = _reasons(stages, totals, one_seq, gpu_bytes, budget_engine, ctx, batch)
     if arch.max_position_embeddings and ctx > arch.max_position_embeddings:
         reasons = (
@@ -163,15 +164,18 @@ def memory_of(
         kv_dtype=kvd.value,
         context_tokens=ctx,
         batch=batch,
-        memory_fraction=dep.memory_fraction,
+        memory_fraction=effective_fraction(dep, gpu_bytes),
         gpu_memory_bytes=gpu_bytes,
-        kv_bytes_per_token=int(bytes_per_token(arch, KvSpec(kvd, profile.mla_latent, 1))),
+        kv_bytes_per_token=int(
+            bytes_per_token(arch, for_engine(KvSpec(kvd, profile.mla_latent, 1), profile.name))
+        ),
         per_gpu=PerGpu(
             b.weights,
             b.kv_pool if budget_engine else b.kv_needed,
             b.activations,
             b.overhead,
             totals[binding],
+            b.extras_bytes,
         ),
         fits=fits,
         shortfall_bytes=shortfall,
@@ -180,6 +184,7 @@ def memory_of(
         kv_capacity_tokens=min(s.capacity_tokens for s in stages),
         model_max_context=arch.max_position_embeddings,
         stages=tuple(stages),
+        extras=dep.extras if dep.extras.any else None,
         reasons=reasons,
         notes=notes,
     )

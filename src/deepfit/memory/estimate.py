@@ -14,12 +14,20 @@ from typing import TYPE_CHECKING
 from ..engines import Engine
 from ..errors import BadInputError
 from ..hardware import Gpu
+from ..models.architecture import Architecture
 from ..models.loader import Model
 from .budget import budget_and_pool
 from .device import visible_memory_bytes
 from .formats import WeightFormat
 from .kv import KvSpec, bytes_for_sequence, bytes_per_token
 from .layout import Layout, stage_layers
+from .ledger import (
+    Extras,
+    LedgerLine,
+    ledger_lines,
+    speculative_reserve,
+    with_extra_activations,
+)
 from .overheads import Overheads, overheads
 from .plan import stage_plan
 
@@ -48,6 +56,37 @@ class StageMemory:
     overrun: int = 0
     #: tokens per KV block: the pool holds whole blocks, as engines report it
     block_tokens: int = 1
+    #: what is served beside the main model (draft, MTP, LoRA slots): its weights come out
+    #: of the budget, its KV per token is included in ``kv_bytes_per_token`` ...
+    extras: tuple[LedgerLine, ...] = ()
+    #: ... except a drafter the engine loads as a worker of its own (SGLang): its weights
+    #: and a KV pool of as many tokens as the main one's sit beside the static budget
+    drafter_outside: bool = False
+
+    def pooled(self, line: LedgerLine) -> bool:
+        return not (self.drafter_outside and line.drafter)
+
+    @property
+    def extras_kv_beside(self) -> int:
+        """KV bytes of drafters kept beside the main pool (as many tokens as it holds)."""
+        rate = sum(x.kv_bytes_per_token for x in self.extras if not self.pooled(x))
+        return int(self.capacity_tokens * rate)
+
+    @property
+    def extras_bytes(self) -> int:
+        return sum(x.weights_bytes for x in self.extras) + self.extras_kv_beside
+
+    def line_kv_bytes(self, line: LedgerLine) -> int:
+        """Bytes ``line``'s attention layers hold on this GPU, in the pool or beside it."""
+        if not self.pooled(line) or not self.kv_bytes_per_token:
+            return int(self.capacity_tokens * line.kv_bytes_per_token)
+        return int(self.kv_pool * line.kv_bytes_per_token / self.kv_bytes_per_token)
+
+    def sequence_bytes(self, arch: Architecture, kv: KvSpec, tokens: int) -> float:
+        """KV bytes one sequence of ``tokens`` takes in this GPU's pool, extras included."""
+        main = bytes_for_sequence(arch, kv, tokens, self.layers, self.block_tokens)
+        pooled = (x for x in self.extras if self.pooled(x))
+        return main + sum(x.kv_for(tokens, self.block_tokens) for x in pooled)
 
     @property
     def overhead(self) -> int:
@@ -81,6 +120,7 @@ def _stage(
     stage: int,
     layers: range,
     weight_scale: float = 1.0,
+    extras: Extras | None = None,
 ) -> StageMemory:
     arch = model.arch
     last = stage == layout.pp - 1
@@ -88,16 +128,30 @@ def _stage(
     ov: Overheads = overheads(
         profile, arch, fmt, layout, layers, last, work.context_tokens, work.batch
     )
-    per_token = bytes_per_token(arch, kv, layers)
-    seqs = -(-work.batch // (layout.dp * layout.kv_ranks))
-    needed = int(
-        seqs * bytes_for_sequence(arch, kv, work.context_tokens, layers, profile.block_tokens)
+    block, ctx = profile.block_tokens, work.context_tokens
+    lines = ledger_lines(
+        arch,
+        fmt,
+        kv,
+        layout,
+        extras or Extras(),
+        last=last,
+        layers=layers,
+        batched_tokens=profile.max_batched_tokens,
     )
+    ov = with_extra_activations(ov, lines)
+    outside = profile.budget == "static_fraction"
+    pooled = [x for x in lines if not (outside and x.drafter)]
+    per_token = bytes_per_token(arch, kv, layers) + sum(x.kv_bytes_per_token for x in pooled)
+    seqs = -(-work.batch // (layout.dp * layout.kv_ranks))
+    one = bytes_for_sequence(arch, kv, ctx, layers, block)
+    one += sum(x.kv_for(ctx, block) for x in pooled)
+    needed = int(seqs * one)
     budget, pool = budget_and_pool(
         profile.budget,
         gpu_bytes,
         fraction,
-        weights,
+        weights + sum(x.weights_bytes for x in pooled),
         ov.activations,
         ov.non_torch,
         ov.cudagraph,
@@ -116,7 +170,19 @@ def _stage(
         int(budget),
         max(-int(pool), 0),
         profile.block_tokens,
+        lines,
+        outside,
     )
+
+
+def effective_fraction(dep: Deployment, gpu_bytes: int) -> float | None:
+    """The budget knob the engine ends up with: the user's, else its default less what it
+    sets aside for a drafter (SGLang), rounded to 3 decimals as SGLang rounds its own."""
+    frac = dep.memory_fraction
+    reserve = speculative_reserve(dep.engine.engine.name, dep.extras)
+    if frac is None or dep.engine.memory_fraction is not None or not reserve:
+        return frac
+    return round(frac - reserve / gpu_bytes, 3)
 
 
 def stage_memories(
@@ -135,7 +201,22 @@ def stage_memories(
     frac, kv = dep.memory_fraction, dep.kv_spec
     fmt = dep.numerics.weights
     gpu_bytes = visible_memory_bytes(gpu)
+    dep.extras.check(model.arch)
+    frac = effective_fraction(dep, gpu_bytes)
     return [
-        _stage(model, gpu_bytes, fmt, kv, layout, profile, work, frac, s, layers, weight_scale)
+        _stage(
+            model,
+            gpu_bytes,
+            fmt,
+            kv,
+            layout,
+            profile,
+            work,
+            frac,
+            s,
+            layers,
+            weight_scale,
+            dep.extras,
+        )
         for s, layers in enumerate(stage_layers(model.arch.num_layers, layout.pp))
     ]

@@ -29,7 +29,7 @@ per token), so memory, capacity and per-step KV traffic all read the same descri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from .._cache import by_identity
@@ -119,6 +119,15 @@ class KvSpec:
     dtype: KvDtype = KvDtype.BF16
     mla_latent: bool = True
     tp: int = 1
+    group_padding: bool = False  # vLLM's hybrid KV-cache groups of equal layer counts
+    swa_extra_tokens: int = 0  # llama.cpp: a window cache also holds one ubatch (512)
+    swa_pad: int = 1  # llama.cpp pads its window cache to 256 cells
+
+    def window_cells(self, window: int) -> int:
+        """Tokens a window (or chunk) layer keeps for one sequence at most. llama.cpp's
+        ``llama_kv_cache_iswa`` sizes it ``GGML_PAD(n_swa + n_ubatch, 256)``."""
+        cells = window + self.swa_extra_tokens
+        return -(-cells // self.swa_pad) * self.swa_pad
 
     def entry_bytes(self, elements: int, rope: int, fp8_scale_bytes: int) -> float:
         """One cached entry of ``elements``, ``rope`` of which carry RoPE. In fp8, engines
@@ -172,11 +181,46 @@ class KvSpec:
         return sum(p.bytes_per_token for p in self.parts(att))
 
 
+#: llama.cpp's default n_ubatch, and the padding of its window cache (llama-kv-cache-iswa.cpp)
+LLAMACPP_UBATCH = 512
+LLAMACPP_SWA_PAD = 256
+
+
+def for_engine(spec: KvSpec, engine: str) -> KvSpec:
+    """``spec`` with an engine's rules for hybrid and window caches: vLLM's padded layer
+    groups, llama.cpp's window cache of one ubatch more, padded to 256 cells."""
+    if engine == "vllm":
+        return replace(spec, group_padding=True)
+    if engine == "llamacpp":
+        return replace(spec, swa_extra_tokens=LLAMACPP_UBATCH, swa_pad=LLAMACPP_SWA_PAD)
+    return spec
+
+
 def bytes_per_token(arch: Architecture, spec: KvSpec, layers: range | None = None) -> float:
     """KV bytes one rank stores per token of a sequence, over ``layers`` (default all),
     counting every layer (the rate while the context is shorter than any window)."""
-    chosen = arch.layers if layers is None else [arch.layers[i] for i in layers]
-    return sum(spec.layer_bytes_per_token(layer.attention) for layer in chosen)
+    return sum(per_token for _, per_token in kv_groups(arch, spec, layers))
+
+
+def group_padding(arch: Architecture, spec: KvSpec, layers: range) -> dict[int | None, float]:
+    """vLLM's hybrid KV-cache manager (layers of one page size, several attention types):
+    each type's layers are cut into groups of the smallest type's layer count, and every
+    group holds that many layers' pages, so a type whose count is not a multiple is padded.
+    Returns the factor per window (1.0 without padding). Gemma 3 4B: 5 global and 29
+    sliding layers make 7 groups of 5, i.e. 35 layers' worth, as vLLM's logged KV tokens
+    show (tests/validation)."""
+    counts: dict[int | None, int] = {}
+    sizes = set()
+    for i in layers:
+        parts = spec.parts(arch.layers[i].attention)
+        if len(parts) != 1:  # compressed, indexed or linear layers: vLLM pools them apart
+            return {}
+        counts[parts[0].window] = counts.get(parts[0].window, 0) + 1
+        sizes.add(parts[0].bytes_per_token)
+    if len(counts) < 2 or len(sizes) != 1:
+        return {}
+    size = min(counts.values())
+    return {w: -(-n // size) * size / n for w, n in counts.items()}
 
 
 @by_identity
@@ -184,10 +228,14 @@ def kv_groups(
     arch: Architecture, spec: KvSpec, layers: range | None = None
 ) -> tuple[tuple[int | None, float], ...]:
     """Per-token KV bytes summed by sliding window (None = full attention) over ``layers``."""
+    chosen = range(arch.num_layers) if layers is None else layers
     groups: dict[int | None, float] = {}
-    for i in range(arch.num_layers) if layers is None else layers:
+    for i in chosen:
         for part in spec.parts(arch.layers[i].attention):
             groups[part.window] = groups.get(part.window, 0.0) + part.bytes_per_token
+    if spec.group_padding:
+        pad = group_padding(arch, spec, chosen)
+        groups = {w: b * pad.get(w, 1.0) for w, b in groups.items()}
     return tuple(groups.items())
 
 
@@ -203,6 +251,6 @@ def bytes_for_sequence(
     chosen = range(arch.num_layers) if layers is None else layers
     total = sum(spec.state_bytes(arch.layers[i].attention) for i in chosen)
     for window, per_token in kv_groups(arch, spec, layers):
-        kept = tokens if window is None else min(tokens, window)
+        kept = tokens if window is None else min(tokens, spec.window_cells(window))
         total += -(-kept // block_tokens) * block_tokens * per_token
     return total

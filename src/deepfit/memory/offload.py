@@ -17,7 +17,7 @@ from ..models.loader import Model
 from ..models.tensors import Role, tensors
 from .device import visible_memory_bytes
 from .formats import tensor_bytes
-from .kv import KvSpec, bytes_for_sequence, load_kv_dtype
+from .kv import KvSpec, bytes_for_sequence, for_engine, load_kv_dtype
 from .layout import Layout
 from .overheads import overheads
 
@@ -60,7 +60,9 @@ def llamacpp_offload(
     arch = model.arch
     fmt = resolve_format(model, weights)
     profile = load_engine("llamacpp")
-    kv = KvSpec(dtype=load_kv_dtype(kv_dtype, "fp16"), mla_latent=profile.mla_latent)
+    kv = for_engine(
+        KvSpec(dtype=load_kv_dtype(kv_dtype, "fp16"), mla_latent=profile.mla_latent), profile.name
+    )
     gpu_total = visible_memory_bytes(gpu)
     layer_gpu = [0.0] * arch.num_layers
     layer_host = [0.0] * arch.num_layers

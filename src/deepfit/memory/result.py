@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .estimate import StageMemory
+from .ledger import Extras
 
 
 @dataclass(frozen=True)
@@ -20,15 +21,20 @@ class PerGpu:
     activations: int
     overhead: int
     total: int
+    #: weights served beside the model (draft, MTP, LoRA slots; see ``MemoryEstimate.ledger``)
+    extras: int = 0
 
     def to_dict(self) -> dict[str, int]:
-        return {
+        out = {
             "weights_bytes": self.weights,
             "kv_cache_bytes": self.kv_cache,
             "activations_bytes": self.activations,
             "overhead_bytes": self.overhead,
             "total_bytes": self.total,
         }
+        if self.extras:  # the key appears only when something is served beside the model
+            out["extras_bytes"] = self.extras
+        return out
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,8 @@ class MemoryEstimate:
     notes: tuple[str, ...] = field(default=())
     #: bytes more per GPU the workload needs (0 when it fits in memory)
     shortfall_bytes: int = 0
+    #: what is served beside the model (``ledger`` in the JSON), for answers derived from this
+    extras: Extras | None = None
 
     @property
     def context_supported(self) -> bool:
@@ -121,4 +129,17 @@ class MemoryEstimate:
             "source": self.source,
             "reasons": list(self.reasons),
             "notes": list(self.notes),
+            **self._ledger(),
         }
+
+    def _ledger(self) -> dict[str, Any]:
+        """``ledger``: each extra (draft, MTP, LoRA slots) on the GPU that holds the most of it,
+        with its weights and the part of that GPU's KV pool its attention layers take;
+        absent when nothing is served beside the model."""
+        rows: dict[str, dict[str, Any]] = {}
+        for s in self.stages:
+            for x in s.extras:
+                row = x.to_dict(s.line_kv_bytes(x))
+                if x.name not in rows or row["weights_bytes"] > rows[x.name]["weights_bytes"]:
+                    rows[x.name] = row
+        return {"ledger": list(rows.values())} if rows else {}

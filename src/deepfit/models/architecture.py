@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .vision import VisionTower
+
 
 class AttentionKind(str, Enum):
     """How keys and values are shaped, which decides the KV cache."""
@@ -188,6 +190,7 @@ class Architecture:
     mtp_layers: tuple[Layer, ...] = ()  # DeepSeek-V3 multi-token prediction, not in the main stack
     hyper_streams: int = 0  # manifold-constrained hyper-connection streams (V4: 4); 0 = none
     quantization: Mapping[str, Any] | None = None  # the checkpoint's quantization_config, as data
+    vision: VisionTower | None = None  # a multimodal config's vision encoder and projector
     notes: tuple[str, ...] = field(default=())
 
     @property

@@ -15,6 +15,7 @@ from ..memory.api import resolve_format
 from ..memory.formats import WeightFormat
 from ..memory.kv import KvSpec, load_kv_dtype
 from ..memory.layout import Layout
+from ..memory.ledger import Extras
 from ..models.loader import Model
 from .calibration import Calibration
 from .efficiency import Efficiency, load_efficiency
@@ -95,6 +96,10 @@ def estimate_perf(
         context=input_len + output_len,
         engine=engine,
         dp_attention=dp_attention,
+        # speculative tokens on a checkpoint with MTP layers draft with them: they take memory
+        extras=Extras(mtp=True, spec_tokens=spec_tokens)
+        if spec_tokens > 0 and model.arch.mtp_layers
+        else None,
     )
     spec = load_engine(engine)
     eff = load_efficiency(engine, efficiency, gpu)

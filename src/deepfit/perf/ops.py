@@ -223,13 +223,15 @@ def step_ops(
                     compute=one.compute,
                 )
             )
-    # elementwise traffic: norms, residual adds, activations, ~8 passes over the hidden state
+    # elementwise traffic: norms, residual adds, activations, ~8 passes over the hidden state;
+    # hyper-connections (DeepSeek-V4) widen the residual to ``hyper_streams`` copies of it
+    width = arch.hidden_size * max(1, arch.hyper_streams)
     ops.append(
         OpCost(
             "elementwise",
             0.0,
             0.0,
-            act_bytes=len(layers) * 8 * t_all * arch.hidden_size * act_bytes_per_elem,
+            act_bytes=len(layers) * 8 * t_all * width * act_bytes_per_elem,
         )
     )
     return _merge(ops)

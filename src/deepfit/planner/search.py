@@ -12,6 +12,7 @@ from ..errors import BadInputError, InfeasibleError
 from ..hardware import Gpu, load_gpu
 from ..memory.formats import WeightFormat, load_format
 from ..memory.kv import load_kv_dtype
+from ..memory.ledger import Extras
 from ..models.loader import Model
 from ..perf.calibration import Calibration
 from ..perf.efficiency import load_efficiency
@@ -48,6 +49,8 @@ class SearchSpace:
     #: Efficiency factors that replace the engine's bundled ones on every GPU searched
     #: (None: the bundled fit); the planner reads no calibration file itself.
     calibration: Calibration | None = None
+    #: draft model, MTP, LoRA slots every plan serves beside the model (memory/ledger.py)
+    extras: Extras | None = None
 
 
 @dataclass
@@ -88,6 +91,8 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
     """The best deployments of ``model`` for ``targets``, the Pareto front and the rejected
     families with their reasons."""
     space = space or SearchSpace()
+    if space.extras is not None:
+        space.extras.check(model.arch)
     _check(targets)
     start = time.perf_counter()
     engine = EngineRef.named(space.engine)
@@ -196,7 +201,14 @@ def _search_format(
             layout = fam.layout()
             kv = kv_spec(kv_dtype, profile, layout)
             stages = stage_shapes(
-                arch, fmt, kv, layout, profile, targets.input_len, targets.output_len
+                arch,
+                fmt,
+                kv,
+                layout,
+                profile,
+                targets.input_len,
+                targets.output_len,
+                space.extras,
             )
             fraction = engine.fraction(layout.tp)
             for gpus, eff, facts in per_group:

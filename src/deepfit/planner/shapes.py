@@ -11,6 +11,7 @@ from ..engines import Engine as EngineProfile
 from ..memory.formats import WeightFormat
 from ..memory.kv import KvSpec, bytes_for_sequence, bytes_per_token
 from ..memory.layout import Layout, stage_layers
+from ..memory.ledger import Extras, ledger_lines, with_extra_activations
 from ..memory.overheads import overheads
 from ..memory.plan import stage_plan
 from ..models.architecture import Architecture
@@ -88,14 +89,33 @@ def stage_shapes(
     profile: EngineProfile,
     input_len: int,
     output_len: int,
+    extras: Extras | None = None,
 ) -> list[StageShape]:
-    """Per pipeline stage, everything the planner needs that does not depend on the GPU."""
+    """Per pipeline stage, everything the planner needs that does not depend on the GPU;
+    ``extras`` (draft, MTP, LoRA slots) add their weights and KV as ``estimate_memory`` does."""
     context = input_len + output_len
     out = []
     for stage, layers in enumerate(stage_layers(arch.num_layers, layout.pp)):
         last = stage == layout.pp - 1
         plan = stage_plan(arch, fmt, layout, stage, layers)
-        ov = overheads(profile, arch, fmt, layout, layers, last, context, 1)
+        lines = ledger_lines(
+            arch,
+            fmt,
+            kv,
+            layout,
+            extras or Extras(),
+            last=last,
+            layers=layers,
+            batched_tokens=profile.max_batched_tokens,
+        )
+        # a drafter SGLang keeps beside its static budget leaves the main pool alone (the
+        # planner does not check that its own pool fits beside the budget)
+        if profile.budget == "static_fraction":
+            lines = tuple(x for x in lines if not x.drafter)
+        block = profile.block_tokens
+        ov = with_extra_activations(
+            overheads(profile, arch, fmt, layout, layers, last, context, 1), lines
+        )
         experts = tuple(
             ExpertLine(g.experts, g.per_token, 2 * g.params * g.per_token / g.experts, g.bytes)
             for g in plan.experts
@@ -103,12 +123,14 @@ def stage_shapes(
         out.append(
             StageShape(
                 layers=layers,
-                weights=float(int(plan.weights_bytes)),
+                weights=float(int(plan.weights_bytes) + sum(x.weights_bytes for x in lines)),
                 activations=float(ov.activations),
                 non_torch=float(ov.non_torch),
                 cudagraph=float(ov.cudagraph),
-                kv_per_token=bytes_per_token(arch, kv, layers),
-                kv_per_sequence=bytes_for_sequence(arch, kv, context, layers, profile.block_tokens),
+                kv_per_token=bytes_per_token(arch, kv, layers)
+                + sum(x.kv_bytes_per_token for x in lines),
+                kv_per_sequence=bytes_for_sequence(arch, kv, context, layers, block)
+                + sum(x.kv_for(context, block) for x in lines),
                 ops=_lines(
                     arch, fmt, kv, layout, stage, layers, input_len / 2, input_len + output_len / 2
                 ),

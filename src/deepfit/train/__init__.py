@@ -14,6 +14,7 @@ from . import launch, search
 from .activations import ActShape, layer_activation_bytes, logits_bytes
 from .estimate import MemoryPerGpu, TrainEstimate, Workload, estimate_training
 from .flops import TokenFlops, flops_per_token, matmul_params
+from .framework import Framework, Runtime, find_framework
 from .layout import TrainLayout, make_train_layout
 from .lora import TARGETS, LoraConfig, lora_params
 from .methods import Method, Offload, Optimizer, Recompute, find_optimizer
@@ -25,6 +26,7 @@ from .states import ModelStates, Recipe, model_states
 __all__ = [
     "TARGETS",
     "ActShape",
+    "Framework",
     "LoraConfig",
     "MemoryPerGpu",
     "Method",
@@ -34,6 +36,7 @@ __all__ = [
     "Optimizer",
     "Recipe",
     "Recompute",
+    "Runtime",
     "SearchResult",
     "TokenFlops",
     "TrainEstimate",
@@ -41,6 +44,7 @@ __all__ = [
     "Workload",
     "estimate_training",
     "fastest_layout",
+    "find_framework",
     "find_optimizer",
     "flops_per_token",
     "launch",

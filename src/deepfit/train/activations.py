@@ -34,7 +34,7 @@ from ..models.architecture import Layer
 from .methods import Recompute
 
 ACT_BYTES = 2  # bf16 activations
-LOGIT_BYTES = 4  # fp32 logits for the loss
+LOGIT_BYTES = 4  # fp32 router logits (MoE)
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,9 @@ class ActShape:
     sequence_parallel: bool = True
     flash: bool = True
     dropout: bool = False
+    norm_bytes: float = ACT_BYTES  # per element a norm keeps: 4 for an eager fp32 RMSNorm
+    score_bytes: float = ACT_BYTES  # per attention score kept without flash attention
+    unfused_swiglu: bool = False  # eager SiLU(gate) * up also keeps the SiLU output
 
     @property
     def tokens(self) -> int:
@@ -71,7 +74,7 @@ def _attention_terms(layer: Layer, h: int, shape: ActShape) -> tuple[float, floa
     if shape.flash:
         core = 4.0 * att.num_heads * sb
     else:
-        core = att.num_heads * sb * s_eff * (p + (1 + p if shape.dropout else 0))
+        core = att.num_heads * sb * s_eff * (shape.score_bytes + (1 + p if shape.dropout else 0))
     return split, replicated, core
 
 
@@ -81,7 +84,8 @@ def _mlp_terms(layer: Layer, h: int, shape: ActShape) -> tuple[float, float]:
     replicated = p * sb * h + (sb * h if shape.dropout else 0)
     if layer.mlp is not None:
         f = layer.mlp.intermediate_size
-        return (3 if layer.mlp.gated else 2) * p * sb * f, replicated
+        width = (4 if shape.unfused_swiglu else 3) if layer.mlp.gated else 2
+        return width * p * sb * f, replicated
     moe = layer.moe
     if moe is None:
         return 0.0, replicated
@@ -101,21 +105,34 @@ def layer_activation_bytes(layer: Layer, h: int, shape: ActShape, recompute: Rec
         return ACT_BYTES * shape.tokens * h / sp_div
     a_split, a_rep, core = _attention_terms(layer, h, shape)
     m_split, m_rep = _mlp_terms(layer, h, shape)
-    norms = layer.norms * ACT_BYTES * shape.tokens * h
+    norms = layer.norms * shape.norm_bytes * shape.tokens * h
     if recompute is Recompute.SELECTIVE and not shape.flash:
         core = 0.0
     return (a_split + m_split + core) / t + (norms + a_rep + m_rep) / sp_div
 
 
-def logits_bytes(vocab_size: int, shape: ActShape) -> float:
-    """fp32 logits of one micro-batch (vocabulary-parallel under tp): ``s*b*V*4 / t``."""
-    return LOGIT_BYTES * shape.tokens * vocab_size / shape.tp
+def logits_bytes(vocab_size: int, shape: ActShape, bytes_per_logit: float) -> float:
+    """Loss memory of one micro-batch: ``s*b*V`` logits (vocabulary-parallel under tp) at
+    the framework's bytes per logit (:mod:`.framework`: bf16 logits, fp32 upcast and
+    gradient; less with a chunked cross-entropy)."""
+    return bytes_per_logit * shape.tokens * vocab_size / shape.tp
+
+
+def bnb_saved_bytes(layer: Layer, h: int, shape: ActShape) -> float:
+    """What bitsandbytes' 4-bit matmul keeps on top of LoRA's activations: the inputs of
+    the MLP's frozen up and down projections (``2h + 2f`` bytes per token)."""
+    f = layer.mlp.intermediate_size if layer.mlp is not None else 0
+    return ACT_BYTES * shape.tokens * (h + f) / shape.tp
 
 
 def stage_activation_bytes(
     layers: tuple[Layer, ...], h: int, shape: ActShape, recompute: Recompute, in_flight: int
 ) -> float:
     """A pipeline stage's activations: its layers for ``in_flight`` micro-batches (1F1B
-    keeps ``pp - stage`` micro-batches in flight on stage ``stage``)."""
+    keeps ``pp - stage`` micro-batches in flight on stage ``stage``). Under full
+    recomputation the layer being recomputed holds its whole working set once more."""
     per_mb = sum(layer_activation_bytes(la, h, shape, recompute) for la in layers)
-    return per_mb * in_flight
+    working = 0.0
+    if recompute is Recompute.FULL and layers:
+        working = max(layer_activation_bytes(la, h, shape, Recompute.NONE) for la in layers)
+    return per_mb * in_flight + working

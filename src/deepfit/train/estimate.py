@@ -5,31 +5,33 @@
 generation (:mod:`.mfu`), and the cheapest catalogued price (:mod:`.cost`). All results
 are SI: bytes, seconds, tokens/s, US$.
 
-The per-GPU total adds the heaviest pipeline stage's model states to the heaviest stage's
-activations (the first stage under 1F1B, the last when the logits dominate), an upper bound
-when they differ. No allocator fragmentation or CUDA context margin is added; ``fits``
-compares with the memory CUDA reports (:func:`deepfit.memory.device.visible_memory_bytes`).
+The per-GPU total is the allocated peak of the framework (:mod:`.peak`): the heaviest
+pipeline stage's model states plus the largest of the step's high-water marks on the
+heaviest stage (an upper bound when the stages differ). ``per_gpu.activations_bytes`` is
+what that peak holds beyond the model states (saved activations, loss, temporaries, net of
+gradients not yet written). ``reserved_bytes`` adds the caching allocator's overhead and
+``fits`` compares NVML-level use (reserved plus CUDA context) with the memory CUDA reports
+(:func:`deepfit.memory.device.visible_memory_bytes`), with the margin stated.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..hardware import Gpu
 from ..memory.device import visible_memory_bytes
-from ..memory.layout import stage_layers
 from ..models import Model
-from ..models.architecture import Architecture
-from .activations import ActShape, logits_bytes, stage_activation_bytes
 from .cost import GpuPrice, cheapest_price
 from .flops import TokenFlops, flops_per_token
+from .framework import THIN_MARGIN, Framework, Runtime, default_framework
 from .layout import GPUS_PER_NODE, TrainLayout, make_train_layout
 from .lora import lora_params
 from .methods import Method, Offload, Recompute
-from .mfu import MfuFit, mfu_for
+from .mfu import MfuFit, mfu_for, term
+from .peak import Peak, act_shape, nvml_bytes, peak_memory, reserved_bytes
 from .states import ModelStates, Recipe, model_states
-from .timing import StepInput, StepTime, micro_batches, step_time
+from .timing import StepInput, StepTime, compute_peak, micro_batches, step_time
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,22 @@ class Workload:
     recompute: Recompute = Recompute.SELECTIVE
     flash: bool = True
     tokens: float | None = None  # tokens to train on; None: no time or cost
+    precision: str = "bf16"  # "fp8": matrix multiplies in FP8 (Transformer Engine style)
+    pipeline_schedule: str = "1f1b"  # "interleaved" (with virtual_stages) or "zero-bubble"
+    virtual_stages: int = 1  # model chunks per GPU under the interleaved schedule
+
+    def __post_init__(self) -> None:
+        from ..errors import BadInputError
+
+        if self.precision not in ("bf16", "fp8"):
+            raise BadInputError(f"unknown precision {self.precision!r}", "use bf16 or fp8")
+        if self.pipeline_schedule not in ("1f1b", "interleaved", "zero-bubble"):
+            raise BadInputError(
+                f"unknown pipeline schedule {self.pipeline_schedule!r}",
+                "use 1f1b, interleaved or zero-bubble",
+            )
+        if self.virtual_stages < 1:
+            raise BadInputError("virtual_stages must be at least 1", "use 1 or more")
 
 
 @dataclass(frozen=True)
@@ -51,7 +69,7 @@ class MemoryPerGpu:
     weights_bytes: int
     gradients_bytes: int
     optimizer_bytes: int
-    activations_bytes: int
+    activations_bytes: int  # beyond the model states at the peak (see the module doc)
 
     @property
     def total_bytes(self) -> int:
@@ -66,6 +84,7 @@ class MemoryPerGpu:
             "optimizer_bytes": self.optimizer_bytes,
             "activations_bytes": self.activations_bytes,
             "total_bytes": self.total_bytes,
+            "reserved_bytes": reserved_bytes(self.total_bytes),
         }
 
 
@@ -87,11 +106,44 @@ class TrainEstimate:
     flops: TokenFlops
     mfu: MfuFit
     price: GpuPrice | None
+    peak_flops: float  # dense 16-bit peak FLOP/s of one GPU (the MFU basis)
+    peak: Peak
+    runtime: Runtime
     notes: tuple[str, ...] = field(default=())
 
     @property
+    def reserved_bytes(self) -> int:
+        return reserved_bytes(self.per_gpu.total_bytes)
+
+    @property
+    def nvml_bytes(self) -> int:
+        """NVML-level use per GPU: reserved plus CUDA context."""
+        return nvml_bytes(self.per_gpu.total_bytes)
+
+    @property
+    def margin_bytes(self) -> int:
+        """GPU memory left beside NVML-level use (negative: out of memory)."""
+        return self.gpu_memory_bytes - self.nvml_bytes
+
+    @property
     def fits(self) -> bool:
-        return self.per_gpu.total_bytes <= self.gpu_memory_bytes
+        return self.margin_bytes >= 0
+
+    @property
+    def thin_margin(self) -> bool:
+        """Fits, but with less room than the allocator's run-to-run variation."""
+        return self.fits and self.margin_bytes < THIN_MARGIN * self.gpu_memory_bytes
+
+    @property
+    def margin_note(self) -> str | None:
+        """A warning when the run fits with less room than the allocator varies by."""
+        if not self.thin_margin:
+            return None
+        return (
+            f"fits with only {self.margin_bytes / 1e9:.1f} GB to spare "
+            f"({self.margin_bytes / self.gpu_memory_bytes:.0%} of the GPU): the caching "
+            "allocator's overhead varies by 5-20 % between runs, so this may run out of memory"
+        )
 
     @property
     def host_bytes(self) -> int:
@@ -122,13 +174,16 @@ class TrainEstimate:
 
     @property
     def achieved_mfu(self) -> float:
-        """Model FLOPs per second per GPU over the bf16 peak, after bubbles and comm."""
-        return (
-            self.mfu.mfu
-            * self.step.compute_s
-            / self.step.seconds
-            * (self.flops.model / self.flops.hardware)
-        )
+        """Model FLOPs per second per GPU over the dense 16-bit peak, after bubbles and
+        communication (FP8 runs are on the same 16-bit basis)."""
+        return self.flops.model * self.tokens_per_s / (self.layout.gpus * self.peak_flops)
+
+    @property
+    def whole_run_gpu_hours(self) -> float | None:
+        """GPU-hours a whole run of ``workload.tokens`` takes with its failures, restarts
+        and evaluation: steady-state hours over the fitted goodput (:mod:`.mfu`)."""
+        hours = self.gpu_hours
+        return None if hours is None else hours / term("goodput")
 
     def to_dict(self) -> dict[str, Any]:
         lay, w = self.layout, self.workload
@@ -163,8 +218,17 @@ class TrainEstimate:
             "trainable_params": self.states.trainable_params,
             "per_gpu": self.per_gpu.to_dict(),
             "zero3_buffer_bytes": self.states.zero3_buffer_bytes,
+            "framework": self.runtime.framework.spec.name,
+            "memory_peak": {
+                **self.peak.to_dict(),
+                "allocated_bytes": self.per_gpu.total_bytes,
+                "reserved_bytes": self.reserved_bytes,
+                "nvml_bytes": self.nvml_bytes,
+            },
             "gpu_memory_bytes": self.gpu_memory_bytes,
             "fits": self.fits,
+            "margin_bytes": self.margin_bytes,
+            "thin_margin": self.thin_margin,
             "host_bytes": self.host_bytes,
             "host_bytes_per_node": self.host_bytes_per_node,
             "flops_per_token": {"model": self.flops.model, "hardware": self.flops.hardware},
@@ -173,28 +237,12 @@ class TrainEstimate:
             "tokens_per_s": self.tokens_per_s,
             "time_s": self.time_s,
             "gpu_hours": self.gpu_hours,
+            "whole_run": {"goodput": term("goodput"), "gpu_hours": self.whole_run_gpu_hours},
             "usd": self.usd,
             "price": None if self.price is None else self.price.to_dict(),
             "source": "fitted" if self.mfu.source == "fitted" else "assumed",
-            "notes": list(self.notes),
+            "notes": list(self.notes) + ([self.margin_note] if self.margin_note else []),
         }
-
-
-def activation_bytes(arch: Architecture, lay: TrainLayout, w: Workload, m: int) -> int:
-    """Activations on the heaviest pipeline stage (1F1B: stage ``i`` holds ``pp - i``
-    micro-batches, at most ``m``), with the fp32 logits on the last stage."""
-    shape = ActShape(w.seq_len, w.micro_batch, lay.tp, lay.sequence_parallel, w.flash)
-    h = arch.hidden_size
-    worst = 0.0
-    stages = stage_layers(arch.num_layers, lay.pp)
-    for i, layers in enumerate(stages):
-        in_flight = min(lay.pp - i, m)
-        stage = tuple(arch.layers[j] for j in layers)
-        act = stage_activation_bytes(stage, h, shape, w.recompute, in_flight)
-        if i == len(stages) - 1:
-            act += logits_bytes(arch.vocab_size, shape)
-        worst = max(worst, act)
-    return round(worst)
 
 
 def estimate_training(
@@ -210,27 +258,52 @@ def estimate_training(
     zero: int = 0,
     offload: Offload = Offload.NONE,
     hybrid: bool = False,
+    runtime: Runtime | None = None,
 ) -> TrainEstimate:
-    """Memory, time and cost of training ``model`` on ``gpus`` x ``gpu`` with one layout."""
+    """Memory, time and cost of training ``model`` on ``gpus`` x ``gpu`` with one layout.
+    ``runtime`` names the framework family (default: :func:`.framework.default_framework`)."""
     recipe = recipe or Recipe()
     w = workload or Workload()
+    rt = runtime or Runtime(default_framework(tp, pp, offload is not Offload.NONE))
     arch = model.arch
     lay = make_train_layout(
         arch, gpus, tp=tp, pp=pp, ep=ep, zero=zero, offload=offload, hybrid=hybrid
     )
-    states = model_states(arch, lay, recipe)
+    states = _gathered_frozen_base(model_states(arch, lay, recipe), lay, recipe, rt)
     adapters = lora_params(arch, recipe.lora) if recipe.method is not Method.FULL else 0
     flops = flops_per_token(arch, w.seq_len, recipe.method, adapters, w.recompute, w.flash)
+    if w.recompute is Recompute.SELECTIVE and rt.framework is Framework.FSDP:
+        # torchtitan's selective AC recomputes every other layer whole
+        full = flops_per_token(arch, w.seq_len, recipe.method, adapters, Recompute.FULL)
+        flops = TokenFlops(flops.model, (flops.hardware + full.hardware) / 2)
     fit = mfu_for(gpu)
+    spec = rt.framework.spec
     step_in = StepInput(
-        w.seq_len, w.micro_batch, w.global_batch_tokens, w.recompute, flops.hardware, fit.mfu
+        w.seq_len,
+        w.micro_batch,
+        w.global_batch_tokens,
+        w.recompute,
+        flops.hardware,
+        fit.hfu,
+        virtual_stages=w.virtual_stages if w.pipeline_schedule == "interleaved" else 1,
+        zero_bubble=w.pipeline_schedule == "zero-bubble",
+        dp_overlap=spec.dp_overlap,
+        tp_overlap=spec.tp_overlap,
+        speedup=term("fp8_matmul_gain") if w.precision == "fp8" else 1.0,
+        zero3_gathers=3
+        if rt.framework is Framework.DEEPSPEED and w.recompute is Recompute.FULL
+        else 2,
+        dp_shares_nics=spec.dp_shares_nics,
     )
     m = micro_batches(step_in, lay)
+    shape = act_shape(arch, lay, w.seq_len, w.micro_batch, w.flash, recipe, rt)
+    peak = peak_memory(arch, lay, states, recipe, shape, w.recompute, rt, m)
+    beyond = peak.transient - states.gradients_bytes
     per_gpu = MemoryPerGpu(
         states.weights_bytes,
         states.gradients_bytes,
         states.optimizer_bytes,
-        activation_bytes(arch, lay, w, m),
+        max(0, round(beyond)),
     )
     return TrainEstimate(
         model_id=model.id,
@@ -247,16 +320,30 @@ def estimate_training(
         flops=flops,
         mfu=fit,
         price=cheapest_price(gpu),
+        peak_flops=compute_peak(gpu),
+        peak=peak,
+        runtime=rt,
         notes=_notes(recipe, lay, fit),
     )
+
+
+def _gathered_frozen_base(
+    states: ModelStates, lay: TrainLayout, recipe: Recipe, rt: Runtime
+) -> ModelStates:
+    """LitGPT's and torchtune's FSDP LoRA keep the frozen base gathered: the GPU holds its
+    shard and the whole unsharded base (their FSDP peaks equal single-GPU peaks)."""
+    if recipe.method is Method.FULL or lay.zero < 3 or not rt.framework.spec.frozen_base_gathered:
+        return states
+    whole = states.slice_weight_bytes * (1 + 1 / lay.dp)
+    return replace(states, weights_bytes=max(states.weights_bytes, round(whole)))
 
 
 def _notes(recipe: Recipe, lay: TrainLayout, fit: MfuFit) -> tuple[str, ...]:
     notes = []
     if fit.source == "borrowed":
         notes.append(
-            f"no published training run on {fit.generation} GPUs was fitted: the MFU is "
-            f"{fit.borrowed_from}'s ({fit.mfu:.0%}), unvalidated"
+            f"no published training run on {fit.generation} GPUs was fitted: the compute "
+            f"utilization is {fit.borrowed_from}'s ({fit.hfu:.0%}), unvalidated"
         )
     if lay.offload is not Offload.NONE:
         notes.append("CPU Adam's own time is not modelled: offloaded step times are a lower bound")

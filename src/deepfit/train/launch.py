@@ -22,7 +22,11 @@ _DS_OPTIMIZER = {
     Optimizer.ADAMW_BF16: "AdamW",
     Optimizer.ADAMW_8BIT: "AdamW",  # bitsandbytes' 8-bit AdamW is created in the script
     Optimizer.SGD: "SGD",
+    Optimizer.ADAMW_FP32: "AdamW",
+    Optimizer.ADAMW_8BIT_BF16: "AdamW",
+    Optimizer.PAGED_ADAMW: "AdamW",
 }
+_BNB = (Optimizer.ADAMW_8BIT, Optimizer.ADAMW_8BIT_BF16, Optimizer.PAGED_ADAMW)
 
 
 def deepspeed_config(est: TrainEstimate, lr: float = 3e-4) -> dict[str, Any]:
@@ -47,12 +51,12 @@ def deepspeed_config(est: TrainEstimate, lr: float = 3e-4) -> dict[str, Any]:
         "gradient_accumulation_steps": accum,
         "train_batch_size": w.micro_batch * accum * lay.dp,
         "gradient_clipping": 1.0,
-        "bf16": {"enabled": True},
+        "bf16": {"enabled": est.recipe.optimizer is not Optimizer.ADAMW_FP32},
         "zero_optimization": zero,
         "steps_per_print": 10,
         "wall_clock_breakdown": False,
     }
-    if est.recipe.optimizer is not Optimizer.ADAMW_8BIT:
+    if est.recipe.optimizer not in _BNB:
         cfg["optimizer"] = {
             "type": _DS_OPTIMIZER[est.recipe.optimizer],
             "params": {"lr": lr, "weight_decay": 0.1},

@@ -10,7 +10,14 @@ optimizer              weights  grads  optimizer states
 ``adamw-bf16`` (pure)  2 bf16   2      4: bf16 m + bf16 v, no master copy
 ``adamw-8bit`` (mixed) 2 bf16   2      6: fp32 master + 8-bit m + 8-bit v (bitsandbytes)
 ``sgd`` (mixed)        2 bf16   2      4: fp32 master, no momentum
+``adamw-fp32``         4 fp32   4      8: fp32 m + fp32 v (no mixed precision)
+``adamw-8bit-bf16``    2 bf16   2      2: 8-bit m + 8-bit v, no master (torchtune)
+``paged-adamw``        4 fp32   4      0 on the GPU: fp32 m + v paged in unified memory
 =====================  =======  =====  ==========================================
+
+The optimizer step itself allocates temporaries: PyTorch's multi-tensor (``foreach``)
+AdamW builds a full-size ``sqrt(v)`` intermediate in the state dtype over the parameters
+it steps (``step_temp_bytes`` per parameter); bitsandbytes' 8-bit kernels work in blocks.
 
 bitsandbytes' block-wise 8-bit states add one fp32 absmax per 2048 values (0.2 %),
 ignored here. LoRA adapters are trained like the full model (PEFT keeps them in the base
@@ -41,6 +48,7 @@ class OptimizerSpec:
     grad_bytes: int
     state_bytes: int
     description: str
+    step_temp_bytes: int = 4  # the foreach step's full-size temporary per parameter
 
     @property
     def bytes_per_param(self) -> int:
@@ -51,9 +59,24 @@ class Optimizer(Enum):
     """An optimizer and precision recipe; the value carries its bytes per parameter."""
 
     ADAMW = OptimizerSpec("adamw", 2, 2, 12, "mixed-precision AdamW: fp32 master, m, v")
-    ADAMW_BF16 = OptimizerSpec("adamw-bf16", 2, 2, 4, "pure-bf16 AdamW: bf16 m, v, no master")
-    ADAMW_8BIT = OptimizerSpec("adamw-8bit", 2, 2, 6, "8-bit AdamW: fp32 master, 8-bit m, v")
-    SGD = OptimizerSpec("sgd", 2, 2, 4, "mixed-precision SGD without momentum: fp32 master")
+    ADAMW_BF16 = OptimizerSpec(
+        "adamw-bf16", 2, 2, 4, "pure-bf16 AdamW: bf16 m, v, no master", step_temp_bytes=2
+    )
+    ADAMW_8BIT = OptimizerSpec(
+        "adamw-8bit", 2, 2, 6, "8-bit AdamW: fp32 master, 8-bit m, v", step_temp_bytes=0
+    )
+    SGD = OptimizerSpec(
+        "sgd", 2, 2, 4, "mixed-precision SGD without momentum: fp32 master", step_temp_bytes=0
+    )
+    ADAMW_FP32 = OptimizerSpec("adamw-fp32", 4, 4, 8, "fp32 AdamW without mixed precision")
+    # bitsandbytes' paged optimizers put their states in CUDA unified memory, which pages
+    # out to host RAM when the GPU fills and which the torch allocator does not count
+    PAGED_ADAMW = OptimizerSpec(
+        "paged-adamw", 4, 4, 0, "bitsandbytes paged 32-bit AdamW (QLoRA)", step_temp_bytes=0
+    )
+    ADAMW_8BIT_BF16 = OptimizerSpec(
+        "adamw-8bit-bf16", 2, 2, 2, "pure-bf16 8-bit AdamW: 8-bit m, v", step_temp_bytes=0
+    )
 
     @property
     def spec(self) -> OptimizerSpec:

@@ -1,8 +1,27 @@
-"""Achievable MFU per GPU generation, fitted on published training runs (``data/mfu.json``).
+"""How busy training keeps the GPU's matrix units: fitted, named terms (``data/mfu.json``).
 
-MFU here is model FLOPs (:mod:`.flops`) per second over the GPU's dense bf16 peak, as
-published runs report it (Llama 3: 38-43 % on H100). A generation with no published run
-in the fit borrows another generation's value; the result says so (``source``).
+Compute time is the step's **hardware** FLOPs (model FLOPs plus recomputation,
+:mod:`.flops`) over ``GPUs x utilization x dense 16-bit peak``. The utilization is
+
+``peak_utilization[generation]``: what a tuned training step's compute reaches on a GPU
+generation (kernel efficiency, launch gaps, norms and elementwise work).
+
+A model-width term (``h / (h + c x F / B)``: narrow models do more memory-bound work per
+matmul FLOP, more so on GPUs with a high FLOPs-per-byte ratio ``F / B``) was tried: fitted
+on the held-in groups from a fixed start, ``c`` goes to zero, so the rows do not support it
+and it is not shipped.
+
+Communication, pipeline bubbles and offload are not in these terms: :mod:`.timing` adds
+them. MFU (model FLOPs per second over the peak) is then a result, not an input. FP8
+training runs the matrix multiplies at the FP8 peak times ``fp8_matmul_gain`` of the
+16-bit one (the rest stays 16-bit).
+
+Whole runs (a model card's GPU-hours) also lose time to failures, restarts, evaluation and
+checkpoints: ``goodput`` is the share of a run's GPU time that trains.
+
+The terms are fitted by ``benchmarks/train_fit.py`` on the **held-in** source groups only
+(:func:`deepfit.train.groundtruth.held_in`); the file records the fit's rows and groups. A
+generation with no fitted runs borrows another's value and says so (``source``).
 """
 
 from __future__ import annotations
@@ -21,29 +40,46 @@ Source = Literal["fitted", "borrowed"]
 
 @dataclass(frozen=True)
 class MfuFit:
-    """The MFU deepfit assumes for a GPU, and where it comes from."""
+    """The utilization deepfit assumes for a GPU and model width, and where it comes from."""
 
-    mfu: float
+    hfu: float  # hardware FLOPs utilization of the compute (before comm, bubbles)
+    peak_utilization: float
     generation: str
     source: Source
-    fitted_on: tuple[str, ...]
+    fitted_on: str
     borrowed_from: str | None = None
+
+    @property
+    def mfu(self) -> float:
+        """Kept for callers of the old per-generation MFU: the utilization used."""
+        return self.hfu
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "mfu": self.mfu,
+            "hardware_utilization": self.hfu,
+            "peak_utilization": self.peak_utilization,
             "generation": self.generation,
             "source": self.source,
-            "fitted_on": list(self.fitted_on),
+            "fitted_on": self.fitted_on,
             "borrowed_from": self.borrowed_from,
         }
 
 
 @lru_cache(maxsize=1)
-def _table() -> dict[str, Any]:
+def _data() -> dict[str, Any]:
     text = resources.files("deepfit.train").joinpath("data/mfu.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(text)["generations"]
+    data: dict[str, Any] = json.loads(text)
     return data
+
+
+def _table() -> dict[str, Any]:
+    gens: dict[str, Any] = _data()["generations"]
+    return gens
+
+
+def term(name: str) -> float:
+    """A global fitted term of ``data/mfu.json`` (``goodput``, ``fp8_matmul_gain``)."""
+    return float(_data()["terms"][name]["value"])
 
 
 def generation_of(gpu: Gpu) -> str:
@@ -58,20 +94,23 @@ def generation_of(gpu: Gpu) -> str:
 
 
 def mfu_for(gpu: Gpu) -> MfuFit:
-    """The fitted (or borrowed, labelled) MFU for ``gpu``."""
+    """The fitted (or borrowed, labelled) utilization for ``gpu``."""
     gen = generation_of(gpu)
     row = _table()[gen]
-    if "mfu" in row:
-        return MfuFit(float(row["mfu"]), gen, "fitted", tuple(row["fitted_on"]))
-    other = _table()[row["borrow"]]
-    return MfuFit(
-        float(other["mfu"]), gen, "borrowed", tuple(other["fitted_on"]), str(row["borrow"])
-    )
+    source: Source = "fitted"
+    borrowed = None
+    if "peak_utilization" not in row:
+        borrowed = str(row["borrow"])
+        row = _table()[borrowed]
+        source = "borrowed"
+    peak = float(row["peak_utilization"])
+    return MfuFit(peak, peak, gen, source, str(_data()["fitted_on"]), borrowed)
 
 
 def fitted_generations() -> dict[str, float]:
-    """Generation -> the MFU shipped for it (fitted generations only)."""
-    return {k: float(v["mfu"]) for k, v in _table().items() if "mfu" in v}
+    """Generation -> the peak utilization shipped for it (fitted generations only)."""
+    rows = _table().items()
+    return {k: float(v["peak_utilization"]) for k, v in rows if "peak_utilization" in v}
 
 
 def implied_mfu(
@@ -79,10 +118,3 @@ def implied_mfu(
 ) -> float:
     """The MFU a published run implies: model FLOPs / (GPU-seconds x dense bf16 peak)."""
     return model_flops_per_token * tokens / (gpu_seconds * peak)
-
-
-def geometric_mean(values: list[float]) -> float:
-    """How a generation's fit combines its runs (a ratio's natural average)."""
-    from math import exp, log
-
-    return exp(sum(log(v) for v in values) / len(values))

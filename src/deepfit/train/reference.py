@@ -1,15 +1,21 @@
 """Models deepfit does not bundle but whose published dimensions training needs
-(the seed's 33B, validation runs): ``data/reference_configs.json``, each with a source."""
+(the seed's 33B, validation runs): ``data/reference_configs.json``, each with a source.
+
+Entries are llama-style configs; ``"mlp": "plain"`` marks a GPT/BLOOM/NeoX/MPT/Falcon-style
+two-matrix GeLU MLP (``h -> f -> h``) instead of Llama's gated three-matrix one, which is
+all that training memory and FLOPs need to know about those families."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 from ..errors import UnknownModelError
 from ..models import Model, load_model, model_from_config
+from ..models.architecture import Mlp
 
 
 @lru_cache(maxsize=1)
@@ -34,7 +40,14 @@ def reference_model(name: str) -> Model:
         raise UnknownModelError(
             f"no reference config {name!r}", f"known: {', '.join(reference_names())}"
         )
-    return model_from_config(dict(row["config"]), model_id=f"reference:{name}")
+    model = model_from_config(dict(row["config"]), model_id=f"reference:{name}")
+    if row.get("mlp") != "plain":
+        return model
+    layers = tuple(
+        replace(la, mlp=Mlp(la.mlp.intermediate_size, gated=False)) if la.mlp else la
+        for la in model.arch.layers
+    )
+    return replace(model, arch=replace(model.arch, layers=layers))
 
 
 def training_model(name: str, hub: bool = False) -> Model:

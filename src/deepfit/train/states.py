@@ -78,9 +78,10 @@ class _Acc:
 
 
 def frozen_format(recipe: Recipe) -> WeightFormat:
-    """The storage format of frozen weights: bf16, or NF4 for QLoRA."""
+    """The storage format of frozen weights: bf16 (fp32 when training in fp32), or NF4
+    for QLoRA."""
     if recipe.method is not Method.QLORA:
-        return load_format("bf16")
+        return load_format("fp32" if recipe.optimizer.spec.weight_bytes == 4 else "bf16")
     fmt = load_format("bnb-nf4")
     return replace(fmt, name="bnb-nf4-dq", scale_bits=8) if recipe.double_quant else fmt
 

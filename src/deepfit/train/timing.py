@@ -3,23 +3,34 @@ communication that compute cannot hide.
 
 Assumptions (all times in seconds, bytes in bytes):
 
-* Compute: hardware FLOPs of the step / (GPUs x MFU x dense bf16 peak). The MFU is fitted
-  on published runs (:mod:`.mfu`), which already include their own overheads.
-* Pipeline (1F1B): idle fraction ``(pp - 1) / m`` with ``m`` micro-batches per step.
+* Compute: hardware FLOPs of the step (recomputation included) / (GPUs x utilization x
+  dense 16-bit peak); the utilization is fitted per GPU generation and model width
+  (:mod:`.mfu`). FP8 training is ``fp8_matmul_gain`` faster.
+* Pipeline: idle fraction ``(pp - 1) / m`` with ``m`` micro-batches per step (1F1B);
+  ``(pp - 1) / (m v)`` with ``v`` virtual stages per GPU (Megatron's interleaved
+  schedule); none with a zero-bubble schedule (ZB-V / DualPipe fill the bubble with
+  weight-gradient work).
 * Tensor parallelism (with sequence parallelism the same volume as all-reduce): four
   collectives of ``s*b*h`` bf16 activations per layer and micro-batch (two forward, two
-  backward; six with full recomputation), ring cost ``2(t-1)/t``; not overlapped.
+  backward; six with full recomputation), ring cost ``2(t-1)/t``; the framework's share
+  (:mod:`.framework`, Megatron's TP-comm overlap) is hidden.
 * Expert parallelism: dispatch and combine all-to-all, forward and backward, of the ``k``
-  token copies (``(e-1)/e`` leaves the GPU); not overlapped.
-* Data parallelism, overlapped with compute, only the excess shows: DDP/ZeRO-1 all-reduce
-  gradients once per step; ZeRO-2 reduce-scatters every micro-batch and all-gathers
-  parameters once; ZeRO-3 all-gathers parameters twice and reduce-scatters gradients every
-  micro-batch (DeepSpeed's behaviour).
+  token copies (``(e-1)/e`` leaves the GPU), each GPU through its own NIC across nodes; a
+  zero-bubble schedule (DualPipe) overlaps it with another micro-batch's compute, so only
+  the part longer than compute shows.
+* Data parallelism, overlapped with compute: the framework hides its share (bucketed
+  overlap), and never more than the compute time. DDP/ZeRO-1 all-reduce gradients once
+  per step; ZeRO-2 reduce-scatters every micro-batch and all-gathers parameters once;
+  ZeRO-3/FSDP all-gather parameters for the forward and again for the backward pass and
+  reduce-scatter gradients, every micro-batch; FSDP's recomputed forward reuses the
+  backward's gather, DeepSpeed's gathers a third time (its forward hooks fire again).
 * CPU offload: gradients down and parameters up over PCIe once per step (with ZeRO-3, the
   parameter shard also twice per micro-batch). The CPU Adam step itself is not modelled,
   so offloaded step times are a lower bound.
 * Ranks are ordered tp, dp, pp (Megatron's default); a group of more than 8 GPUs, or one
-  that spans nodes, uses the inter-node (InfiniBand NDR) bandwidth.
+  that spans nodes, uses the inter-node bandwidth of the GPU's cluster generation
+  (:func:`cluster_network`: A100 clusters HDR 200 Gb/s per GPU, H100/H200 NDR 400 Gb/s,
+  Blackwell XDR 800 Gb/s, from the network catalogue).
 """
 
 from __future__ import annotations
@@ -48,12 +59,14 @@ class StepTime:
     bubble_s: float
     tp_comm_s: float
     ep_comm_s: float
-    dp_comm_s: float  # total; only the part above compute_s is exposed
+    dp_comm_s: float  # total; the framework hides part of it behind compute
     offload_s: float
+    dp_overlap: float = 0.0
 
     @property
     def exposed_dp_s(self) -> float:
-        return max(0.0, self.dp_comm_s - self.compute_s)
+        hidden = min(self.dp_overlap * self.dp_comm_s, self.compute_s)
+        return self.dp_comm_s - hidden
 
     @property
     def seconds(self) -> float:
@@ -90,11 +103,48 @@ class StepInput:
     global_batch_tokens: int
     recompute: Recompute
     hardware_flops_per_token: float
-    mfu: float
+    mfu: float  # hardware FLOPs utilization of the compute (:mod:`.mfu`)
+    virtual_stages: int = 1  # > 1: Megatron's interleaved pipeline schedule
+    zero_bubble: bool = False
+    dp_overlap: float = 0.9
+    tp_overlap: float = 0.0
+    speedup: float = 1.0  # FP8 training over 16-bit
+    zero3_gathers: int = 2  # parameter all-gathers per micro-batch under ZeRO-3 / FSDP
+    dp_shares_nics: bool = True  # data-parallel rings spread over all of a node's NICs
 
 
-def _bandwidth(gpu: Gpu, span: int) -> float:
-    return intra_node_bandwidth(gpu) if span <= GPUS_PER_NODE else inter_node_bandwidth()
+#: Scale-out network of a GPU generation's clusters (one HCA per GPU), by catalogue name.
+CLUSTER_NETWORK = {
+    "volta": "InfiniBand HDR 200 Gb/s (1 HCA per GPU)",
+    "ampere": "InfiniBand HDR 200 Gb/s (1 HCA per GPU)",
+    "ada": "InfiniBand HDR 200 Gb/s (1 HCA per GPU)",
+    "hopper": "InfiniBand NDR 400 Gb/s (1 HCA per GPU)",
+    "cdna": "InfiniBand NDR 400 Gb/s (1 HCA per GPU)",
+    "blackwell": "InfiniBand XDR 800 Gb/s / ConnectX-8",
+    "gaudi": "RoCE v2 scale-out (Gaudi2)",
+}
+
+
+def cluster_network(gpu: Gpu) -> float:
+    """Per-GPU one-way scale-out bandwidth (bytes/s) of ``gpu``'s cluster generation."""
+    from .mfu import generation_of
+
+    name = CLUSTER_NETWORK.get(generation_of(gpu))
+    rate = next((n.per_gpu_unidir_bytes_per_s for n in list_networks() if n.name == name), None)
+    return float(rate) if rate else inter_node_bandwidth()
+
+
+def _bandwidth(gpu: Gpu, span: int, share_nics: bool = True) -> float:
+    """Ring bandwidth of a collective over ``span`` GPUs. Across nodes NCCL runs one ring
+    per NIC, so each node's GPUs share the traffic over all its NICs: the bottleneck is
+    ``GPUS_PER_NODE x`` the per-GPU NIC rate (nccl-tests' bus bandwidth on 8x400G nodes
+    is ~370-390 GB/s), capped by NVLink."""
+    intra = intra_node_bandwidth(gpu)
+    if span <= GPUS_PER_NODE:
+        return intra
+    if not share_nics:
+        return cluster_network(gpu)
+    return min(intra, GPUS_PER_NODE * cluster_network(gpu))
 
 
 def pcie_bandwidth(gpu: Gpu) -> float:
@@ -116,7 +166,7 @@ def micro_batches(step: StepInput, lay: TrainLayout) -> int:
     return max(1, -(-step.global_batch_tokens // per_mb))
 
 
-def _dp_comm(states: ModelStates, lay: TrainLayout, m: int, gpu: Gpu) -> float:
+def _dp_comm(states: ModelStates, lay: TrainLayout, m: int, gpu: Gpu, step: StepInput) -> float:
     d = lay.dp
     if d == 1:
         return 0.0
@@ -128,8 +178,8 @@ def _dp_comm(states: ModelStates, lay: TrainLayout, m: int, gpu: Gpu) -> float:
     elif lay.zero == 2:
         volume = m * ring * grads + ring * weights
     else:
-        volume = m * ring * (2 * weights + grads)
-    return volume / _bandwidth(gpu, lay.tp * d)
+        volume = m * ring * (step.zero3_gathers * weights + grads)
+    return volume / _bandwidth(gpu, lay.tp * d, step.dp_shares_nics)
 
 
 def _layer_comm(
@@ -148,7 +198,8 @@ def _layer_comm(
         k = max((mo.experts_per_token for mo in moes), default=0)
         moe_layers = -(-len(moes) // lay.pp)
         per = 4 * tokens / lay.tp * k * h * ACT_BYTES * (lay.ep - 1) / lay.ep
-        ep_s = m * moe_layers * per / _bandwidth(gpu, lay.tp * lay.ep)
+        # all-to-all: each GPU's tokens leave through its own NIC (no ring to spread over)
+        ep_s = m * moe_layers * per / _bandwidth(gpu, lay.tp * lay.ep, share_nics=False)
     return tp_s, ep_s
 
 
@@ -171,8 +222,12 @@ def step_time(
     tokens = m * step.seq_len * step.micro_batch * lay.dp
     peak = compute_peak(gpu)
     compute = step.hardware_flops_per_token * tokens / (lay.gpus * step.mfu * peak)
-    bubble = compute * (lay.pp - 1) / m
+    compute /= step.speedup
+    bubble = 0.0 if step.zero_bubble else compute * (lay.pp - 1) / (m * step.virtual_stages)
     tp_s, ep_s = _layer_comm(arch, lay, step, gpu, m)
+    tp_s *= 1 - step.tp_overlap
+    if step.zero_bubble:  # DualPipe-style: one micro-batch's all-to-all under another's compute
+        ep_s = max(0.0, ep_s - compute)
     return StepTime(
         tokens=tokens,
         micro_batches=m,
@@ -180,6 +235,7 @@ def step_time(
         bubble_s=bubble,
         tp_comm_s=tp_s,
         ep_comm_s=ep_s,
-        dp_comm_s=_dp_comm(states, lay, m, gpu),
+        dp_comm_s=_dp_comm(states, lay, m, gpu, step),
         offload_s=_offload(states, lay, m, gpu),
+        dp_overlap=step.dp_overlap,
     )

@@ -20,6 +20,7 @@ from .. import __version__, api
 from ..errors import DeepfitError, InfeasibleError
 from ..train import estimate_training
 from . import service
+from .page import add_page_routes
 
 MAX_BODY_BYTES = 1 << 20
 Gpus = Annotated[int, Query(ge=1, le=service.MAX_GPUS)]
@@ -81,6 +82,8 @@ def create_app() -> FastAPI:
                 status_code=413,
             )
         return await call_next(request)
+
+    add_page_routes(app)
 
     @app.exception_handler(DeepfitError)
     async def bad_input(_: Request, err: DeepfitError) -> JSONResponse:
@@ -184,11 +187,13 @@ def create_app() -> FastAPI:
         gpu: Annotated[list[str] | None, Query(max_length=64)] = None,
         max_gpus: Gpus = 64,
         engine: Engine = "vllm",
+        lang: Annotated[str, Query(pattern="^(en|zh-CN)$")] = "en",
     ) -> dict[str, Any]:
         m = service.resolve_model(model, None)
         return service.plan(
-            m, input_len, output_len, ttft_s, tpot_s, rate, budget, objective, gpu, max_gpus, engine
-        )
+            m, input_len, output_len, ttft_s, tpot_s, rate, budget, objective, gpu, max_gpus,
+            engine, lang=lang,
+        )  # fmt: skip
 
     @app.get("/api/export")
     def export(
@@ -212,9 +217,10 @@ def create_app() -> FastAPI:
         method: Annotated[str, Query(pattern="^(full|lora|qlora)$")] = "full",
         zero: Annotated[int, Query(ge=0, le=3)] = 3,
         seq_len: Annotated[int, Query(ge=1, le=1 << 20)] = 4096,
+        offload: Annotated[str, Query(pattern="^(none|cpu)$")] = "none",
     ) -> dict[str, Any]:
         from ..train import Recipe, Workload
-        from ..train.methods import Method
+        from ..train.methods import Method, Offload
 
         m = service.resolve_model(model, None)
         est = estimate_training(
@@ -224,6 +230,7 @@ def create_app() -> FastAPI:
             recipe=Recipe(method=Method(method)),
             workload=Workload(seq_len=seq_len),
             zero=zero,
+            offload=Offload(offload),
         )
         return est.to_dict()
 

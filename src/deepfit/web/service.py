@@ -35,6 +35,7 @@ def memory(
     engine: str,
     tp: int | None = None,
     pp: int = 1,
+    lang: str = "en",
 ) -> dict[str, Any]:
     g = api.load_gpu(gpu)
     result = api.estimate_memory(
@@ -52,7 +53,7 @@ def memory(
     data = result.to_dict()
     if not result.fits:
         data["would_fit"] = what_would_fit(model, g, result)
-    data["chart_svg"] = svg.memory_bar(data)
+    data["chart_svg"] = svg.memory_bar(data, lang=lang)
     return data
 
 
@@ -126,9 +127,32 @@ def plan(
     max_gpus: int,
     engine: str,
     formats: list[str] | None = None,
+    lang: str = "en",
 ) -> dict[str, Any]:
     """A plan. The search is a pure function of its inputs: answers about bundled models are
-    kept (256 of them), and concurrent identical questions are computed once."""
+    kept (256 of them), and concurrent identical questions are computed once. The chart's
+    words are in ``lang``."""
+    data = _cached_plan(
+        model, input_len, output_len, ttft_s, tpot_s, rate, budget, objective, gpus, max_gpus,
+        engine, formats,
+    )  # fmt: skip
+    return {**data, "chart_svg": svg.pareto(data, lang=lang)}
+
+
+def _cached_plan(
+    model: Model,
+    input_len: int,
+    output_len: int,
+    ttft_s: float | None,
+    tpot_s: float | None,
+    rate: float | None,
+    budget: float | None,
+    objective: str,
+    gpus: list[str] | None,
+    max_gpus: int,
+    engine: str,
+    formats: list[str] | None,
+) -> dict[str, Any]:
     targets = Targets(input_len, output_len, ttft_s, tpot_s, rate, budget, objective)
     space = SearchSpace(
         gpus=gpus or None,
@@ -151,9 +175,7 @@ def plan(
 
 
 def _plan(model: Model, targets: Targets, space: SearchSpace) -> dict[str, Any]:
-    data = search(model, targets, space).to_dict()
-    data["chart_svg"] = svg.pareto(data)
-    return data
+    return search(model, targets, space).to_dict()
 
 
 def export(

@@ -14,6 +14,7 @@ from typing import Any
 from ...errors import ConfigError, UnsupportedArchitectureError
 from ..architecture import Architecture
 from ..config import ConfigReader
+from ..vision import vision_tower
 from ._common import FamilyParse, Parser, base_dims
 from .deepseek import parse_deepseek_v2, parse_deepseek_v32
 from .deepseek_v4 import parse_deepseek_v4
@@ -27,7 +28,7 @@ from .dense import (
     parse_qwen2,
     parse_qwen3,
 )
-from .hybrid import parse_qwen3_next
+from .hybrid import parse_qwen3_5, parse_qwen3_5_moe, parse_qwen3_next
 from .moe import (
     parse_deepseek,
     parse_glm4_moe,
@@ -55,17 +56,26 @@ FAMILIES: Mapping[str, Parser] = {
     "deepseek_v3": parse_deepseek_v2,
     "deepseek_v32": parse_deepseek_v32,
     "deepseek_v4": parse_deepseek_v4,
-    "kimi_k2": parse_deepseek_v2,
+    "kimi_k2": parse_deepseek_v2,  # Kimi-K2: the DeepSeek-V3 architecture, 384 experts
+    "glm4_moe_lite": parse_deepseek_v2,  # GLM-4.7-Flash: MLA with DeepSeek-style experts
     "gpt_oss": parse_gpt_oss,
     "qwen3_next": parse_qwen3_next,
+    "qwen3_5_text": parse_qwen3_5,
+    "qwen3_5_moe_text": parse_qwen3_5_moe,
     "glm4_moe": parse_glm4_moe,
     "gemma3_text": parse_gemma3,
     "llama4_text": parse_llama4,
-    "minimax_m2": parse_minimax_m2,  # Kimi-K2: the DeepSeek-V3 architecture, 384 experts
+    "minimax_m2": parse_minimax_m2,
 }
 
 #: multimodal configs whose language model deepfit sizes, under the text model's type
-TEXT_MODEL_OF: Mapping[str, str] = {"gemma3": "gemma3_text", "llama4": "llama4_text"}
+TEXT_MODEL_OF: Mapping[str, str] = {
+    "gemma3": "gemma3_text",
+    "llama4": "llama4_text",
+    "kimi_k25": "deepseek_v3",  # Kimi-K2.5: the Kimi-K2 (DeepSeek-V3) language model
+    "qwen3_5": "qwen3_5_text",
+    "qwen3_5_moe": "qwen3_5_moe_text",
+}
 
 __all__ = ["FAMILIES", "FamilyParse", "parse_architecture"]
 
@@ -98,6 +108,7 @@ def _rope_scaling(r: ConfigReader) -> str | None:
 
 def parse_architecture(data: Mapping[str, Any], model_id: str, origin: str) -> Architecture:
     """Turn config data into an :class:`Architecture`, or raise a clear error."""
+    raw = data
     data, multimodal = _text_model(data, origin)
     r = ConfigReader(data, origin)
     model_type = r.text("model_type")
@@ -116,6 +127,11 @@ def parse_architecture(data: Mapping[str, Any], model_id: str, origin: str) -> A
             "FAMILIES (see deepfit/models/README.md)",
         )
     hidden, _, vocab = base_dims(r)
+    tower = vision_tower(raw, hidden) if multimodal else None
+    if isinstance(tower, str):
+        multimodal, tower = f"{multimodal}; {tower}", None
+    elif tower is not None:
+        multimodal = f"{multimodal} unless asked (deepfit memory --vision)"
     parsed: FamilyParse = parser(r)
     quant = r.mapping("quantization_config")
     expert_dtype = r.text("expert_dtype")  # DeepSeek-V4 puts it beside quantization_config
@@ -137,4 +153,5 @@ def parse_architecture(data: Mapping[str, Any], model_id: str, origin: str) -> A
         hyper_streams=parsed.hyper_streams,
         quantization=dict(quant) if quant else None,
         notes=parsed.notes + ((multimodal,) if multimodal else ()),
+        vision=tower,
     )

@@ -1,4 +1,5 @@
-"""Hybrid linear/softmax attention families: Qwen3-Next (Gated DeltaNet + gated attention).
+"""Hybrid linear/softmax attention families: Qwen3-Next and Qwen3.5 (Gated DeltaNet + gated
+attention).
 
 Three of every four layers (``full_attention_interval``) use Gated DeltaNet linear
 attention, whose memory is a fixed-size state per sequence; the others use softmax GQA
@@ -41,6 +42,28 @@ def _linear_attention(r: ConfigReader) -> Attention:
     )
 
 
+def _moe(r: ConfigReader) -> Moe:
+    num, topk = experts(r, "num_experts")
+    shared = r.integer("shared_expert_intermediate_size", default=0, lo=0)
+    return Moe(
+        num_experts=num,
+        experts_per_token=topk,
+        expert=Mlp(r.integer("moe_intermediate_size")),
+        shared=Mlp(shared) if shared else None,
+        num_shared_experts=1 if shared else 0,
+        shared_gate=bool(shared),
+    )
+
+
+def _is_moe(r: ConfigReader, i: int, rule: str) -> bool:
+    """Qwen3-Next: MoE unless in ``mlp_only_layers`` or off ``decoder_sparse_step``;
+    Qwen3.5 MoE: every layer (as transformers builds it); Qwen3.5 dense: none."""
+    if rule != "sparse_step":
+        return rule == "all"
+    step = r.integer("decoder_sparse_step", default=1, hi=MAX_LAYERS)
+    return i not in set(r.int_list("mlp_only_layers")) and (i + 1) % step == 0
+
+
 def _is_linear(r: ConfigReader, n: int) -> tuple[bool, ...]:
     types = layer_types(r, n)
     if types is not None:
@@ -51,32 +74,33 @@ def _is_linear(r: ConfigReader, n: int) -> tuple[bool, ...]:
 
 def parse_qwen3_next(r: ConfigReader) -> FamilyParse:
     """Qwen3-Next: Gated DeltaNet and gated full attention, MoE with a gated shared expert."""
+    return _hybrid(r, moe_rule="sparse_step")
+
+
+def parse_qwen3_5_moe(r: ConfigReader) -> FamilyParse:
+    """Qwen3.5 MoE (text model): Qwen3-Next's layers, every one a MoE."""
+    return _hybrid(r, moe_rule="all")
+
+
+def parse_qwen3_5(r: ConfigReader) -> FamilyParse:
+    """Qwen3.5 dense (text model): Qwen3-Next's attention layers with dense MLPs."""
+    return _hybrid(r, moe_rule="none")
+
+
+def _hybrid(r: ConfigReader, moe_rule: str) -> FamilyParse:
     _, n, _ = base_dims(r)
     bias = r.flag("attention_bias", False)
     full = replace(
         standard_attention(r, qkv_bias=bias, o_bias=bias, qk_norm=True), output_gate=True
     )
     linear = _linear_attention(r)
-    num, topk = experts(r, "num_experts")
-    shared = r.integer("shared_expert_intermediate_size", default=0, lo=0)
-    moe = Moe(
-        num_experts=num,
-        experts_per_token=topk,
-        expert=Mlp(r.integer("moe_intermediate_size")),
-        shared=Mlp(shared) if shared else None,
-        num_shared_experts=1 if shared else 0,
-        shared_gate=bool(shared),
-    )
-    dense = Mlp(r.integer("intermediate_size"))
-    step = r.integer("decoder_sparse_step", default=1, hi=MAX_LAYERS)
-    dense_only = set(r.int_list("mlp_only_layers"))
     layers = []
     for i, is_linear in enumerate(_is_linear(r, n)):
         att = linear if is_linear else full
-        if i not in dense_only and (i + 1) % step == 0:
-            layers.append(Layer(attention=att, moe=moe))
+        if _is_moe(r, i, moe_rule):
+            layers.append(Layer(attention=att, moe=_moe(r)))
         else:
-            layers.append(Layer(attention=att, mlp=dense))
+            layers.append(Layer(attention=att, mlp=Mlp(r.integer("intermediate_size"))))
     n_linear = sum(la.attention.linear is not None for la in layers)
     notes = (
         f"{n_linear} Gated DeltaNet layers (a fixed state per sequence) and "
