@@ -11,7 +11,8 @@ from deepfit.memory import load_format
 from deepfit.memory.kv import KvDtype, KvSpec
 from deepfit.memory.layout import Layout
 from deepfit.perf import StepShape, estimate_perf, speculative_factor, step_ops, touched_experts
-from deepfit.perf.efficiency import Efficiency
+from deepfit.perf.efficiency import Efficiency, load_efficiency
+from deepfit.perf.terms import bandwidth_efficiency, tile_efficiency, weights_compute_dtype
 
 BF16 = load_format("bf16")
 KV = KvSpec(KvDtype.BF16)
@@ -110,6 +111,13 @@ def test_mla_absorbed_attention_by_hand() -> None:
     assert ops["attention"].kv_bytes == 11 * 20 * 2
 
 
+def test_mla_prefill_runs_decompressed_by_hand() -> None:
+    ops = _ops(MLA, StepShape(prefill_tokens=1, prefill_context=10))
+    # per head: q.k over nope+rope (12) and p.v (8), 2 FLOPs each, per position; the keys
+    # and values decompressed from the latent: 16 x (8 + 8) per position, as absorption
+    assert ops["attention"].flops == 4 * (2 * (12 + 8) * 10 + 2 * (8 * 16 + 16 * 8))
+
+
 def test_mla_decompressed_for_transformers() -> None:
     ops = _ops(
         MLA,
@@ -121,17 +129,19 @@ def test_mla_decompressed_for_transformers() -> None:
 
 def test_decode_batch_1_is_bandwidth_bound_at_the_expected_time() -> None:
     """Llama-3.1-8B, bf16, batch 1 on an H100: each step reads the 16.06 GB of weights once;
-    at 3.35 TB/s (datasheet) and the engine's bandwidth efficiency, plus its fixed step
+    at 3.35 TB/s (datasheet) times the achieved-bandwidth term of NVIDIA GPUs, with no host
     overhead, that is the time per output token."""
+    gpu = load_gpu("H100")
     eff = {
-        "bandwidth_efficiency": 0.8,
-        "compute_efficiency": 0.6,
+        "bandwidth_efficiency": 1.0,
+        "compute_efficiency": 1.0,
         "step_overhead_s": 0.0,
-        "collective_latency_s": 0.0,
+        "token_overhead_s": 0.0,
+        "layer_floor_s": 0.0,
     }
     est = estimate_perf(
         load_model("llama-3.1-8b"),
-        load_gpu("H100"),
+        gpu,
         input_len=128,
         output_len=128,
         concurrency=1,
@@ -141,8 +151,37 @@ def test_decode_batch_1_is_bandwidth_bound_at_the_expected_time() -> None:
     assert est.bound == "memory"
     weights = 2 * 8_030_261_248 - 2 * 525_336_576  # the input embedding is not read whole
     kv_and_act = 0.01 * weights  # KV of 192 tokens and activations: under 1%
-    expected = weights / (3.35e12 * 0.8)
-    assert expected <= est.tpot_s <= expected + kv_and_act / (3.35e12 * 0.8)
+    achieved = 3.35e12 * bandwidth_efficiency(gpu)
+    expected = weights / achieved
+    assert expected <= est.tpot_s <= expected + kv_and_act / achieved
+
+
+def test_gguf_is_not_timed_at_the_int8_tensor_peak() -> None:
+    # llama.cpp dequantises GGUF blocks and multiplies in 16-bit
+    assert weights_compute_dtype(load_format("gguf-q4_k_m")) == "fp16"
+    assert weights_compute_dtype(load_format("fp8")) == "fp8"
+
+
+def test_grouped_gemm_tile_efficiency_by_hand() -> None:
+    assert tile_efficiency(64, 64) == 1.0
+    assert tile_efficiency(1, 64) == pytest.approx(1 / 64)
+    assert tile_efficiency(65, 64) == pytest.approx(65 / 128)
+    assert tile_efficiency(0, 64) == 1.0
+
+
+def test_single_sequence_keeps_its_prefill() -> None:
+    # one request at a time: output tokens/s = O / (prefill + O x TPOT), not 1 / TPOT (the
+    # request's time outside the GPU steps, in TTFT, overlaps the previous request's steps)
+    est = estimate_perf(
+        load_model("llama-3.1-8b"),
+        load_gpu("H100"),
+        input_len=4000,
+        output_len=100,
+        concurrency=1,
+        weights="bf16",
+    )
+    prefill = est.ttft_s - load_efficiency("vllm", gpu=load_gpu("H100")).request_overhead_s
+    assert est.output_tokens_per_s == pytest.approx(100 / (prefill + 100 * est.tpot_s))
 
 
 def test_speculative_factor() -> None:

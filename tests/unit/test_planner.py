@@ -27,6 +27,7 @@ from deepfit.planner.space import SWEEP, LayoutFamily, layouts, replicas, runs_f
         ("llama-3.1-70b", "A100-80GB", "awq-int4", "bf16", 4, 2, 1),
         ("mixtral-8x7b", "H100", "fp8", "bf16", 2, 1, 2),
         ("deepseek-v3", "H200", "fp8", "fp8", 8, 1, 8),
+        ("deepseek-v3", "H200", "fp8", "fp8", 8, 1, -8),  # -ep: DP attention + EP
         ("deepseek-v2-lite", "RTX4090", "bf16", "bf16", 1, 1, 1),
     ],
 )
@@ -34,10 +35,11 @@ def test_vectorised_equals_scalar(
     name: str, gpu: str, fmt: str, kv: str, tp: int, pp: int, ep: int
 ) -> None:
     model, g = load_model(name), load_gpu(gpu)
-    profile, eff = load_engine("vllm"), load_efficiency("vllm")
-    fam = LayoutFamily(tp, pp, ep)
+    profile, eff = load_engine("vllm"), load_efficiency("vllm", gpu=g)
+    dpa, ep = ep < 0, abs(ep)
+    fam = LayoutFamily(tp, pp, ep, attention_dp=dpa)
     layout = fam.layout()
-    spec = KvSpec(load_kv_dtype(kv), mla_latent=True, tp=tp)
+    spec = KvSpec(load_kv_dtype(kv), mla_latent=True, tp=1 if dpa else tp)
     stages = stage_shapes(model.arch, load_format(fmt), spec, layout, profile, 1000, 300)
     res = evaluate_shape(
         stages,
@@ -64,12 +66,22 @@ def test_vectorised_equals_scalar(
             input_len=1000,
             output_len=300,
             concurrency=n,
+            dp_attention=dpa,
         )
         assert res.tpot[0, i] == pytest.approx(est.tpot_s, rel=1e-9)
         assert res.ttft[0, i] == pytest.approx(est.ttft_s, rel=1e-9)
         assert res.bound[0, i] == est.decode_step.bound
     mem = estimate_memory(
-        model, g, gpus=tp * pp, tp=tp, pp=pp, ep=ep, weights=fmt, kv_dtype=kv, context=1300
+        model,
+        g,
+        gpus=tp * pp,
+        tp=tp,
+        pp=pp,
+        ep=ep,
+        weights=fmt,
+        kv_dtype=kv,
+        context=1300,
+        dp_attention=dpa,
     )
     assert res.max_per_replica[0] == mem.max_concurrency
 
@@ -83,10 +95,10 @@ TARGETS = Targets(input_len=1000, output_len=300, ttft_s=0.5, tpot_s=0.04)
 def _brute(name: str, targets: Targets) -> list[tuple[float, str, int, str, int]]:
     """Every candidate of the small space, scored with the scalar estimators."""
     model = load_model(name)
-    eff = load_efficiency("vllm")
     out = []
     for gname, fmt in itertools.product(SMALL["gpus"], SMALL["formats"]):
         g = load_gpu(gname)
+        eff = load_efficiency("vllm", gpu=g)
         if runs_format(g, load_format(fmt)):
             continue
         price = cloud_price(g)
@@ -221,6 +233,14 @@ def test_quality_floor_rejects_cited_losses_and_says_what_is_unknown() -> None:
     assert kinds.get("H100 SXM x fp8") == "quality"
     assert all(p.weights != "fp8" for p in result.plans)
     assert any("awq-int4" in n for n in result.notes)
+
+
+def test_moe_layouts_include_dp_attention_with_ep() -> None:
+    fams = list(layouts(load_model("deepseek-v3").arch, 8))
+    assert LayoutFamily(8, 1, 8, attention_dp=True) in fams
+    assert LayoutFamily(8, 1, 8) in fams
+    assert not any(f.attention_dp for f in layouts(load_model("qwen2.5-7b").arch, 8))
+    assert 48 in SWEEP and 96 in SWEEP  # between powers of two
 
 
 def test_own_hardware_economics_come_with_the_plan() -> None:

@@ -99,15 +99,33 @@ def perf(args: argparse.Namespace) -> int:
         rows = api.precision_matrix(model, gpu, **common)
         render.emit({"matrix": rows}, args.json, render.matrix_table)
         return 0
-    result = api.estimate_perf(model, gpu, weights=args.weights, **common)
+    result = api.estimate_perf(model, gpu, weights=args.weights, load=_load(args), **common)
     render.emit(result.to_dict(ops=args.ops), args.json, render.perf_view)
     return 0
+
+
+def _load(args: argparse.Namespace) -> Any:
+    """The load shape to simulate, if any (``--rate``, ``--burst``, ``--percentiles``)."""
+    from ..errors import BadInputError
+    from ..perf.simulate import Load
+
+    if getattr(args, "rate", None) is not None:
+        return Load("rate", args.rate)
+    if getattr(args, "burst", None) is not None:
+        return Load("burst", args.burst)
+    if getattr(args, "percentiles", False):
+        if args.concurrency == "max":
+            raise BadInputError(
+                "--percentiles needs a number of clients", "e.g. --concurrency 64 --percentiles"
+            )
+        return Load("concurrency", args.concurrency)
+    return None
 
 
 def validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..perf.groundtruth import bundled_runs
+    from ..perf.published import bundled_runs
     from ..perf.validate import validate as run_validation
 
     runs = bundled_runs(Path(args.csv) if args.csv else None)
@@ -117,7 +135,7 @@ def validate(args: argparse.Namespace) -> int:
             f"no row of {args.csv} is one deepfit can recompute",
             "use the columns and names of deepfit's own throughput.csv; see --rows for why",
         )
-    data = report.to_dict()
+    data = report.to_dict(by=args.by)
     if not args.rows and not args.json:
         data["rows"] = []
     render.emit(data, args.json, render.validate_view)

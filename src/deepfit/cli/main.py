@@ -155,6 +155,26 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         metavar="N|max",
         help="sequences served at once; max = as many as the KV pool holds",
     )
+    load = p.add_mutually_exclusive_group()
+    load.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=None,
+        metavar="R",
+        help="open loop: Poisson arrivals at R requests/s (simulated; adds p50/p90/p99)",
+    )
+    load.add_argument(
+        "--burst",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="N requests sent at once (simulated; adds p50/p90/p99)",
+    )
+    load.add_argument(
+        "--percentiles",
+        action="store_true",
+        help="simulate the --concurrency closed loop too and add p50/p90/p99 latencies",
+    )
     p.add_argument(
         "--prefix-hit-rate",
         type=_unit_interval,
@@ -194,6 +214,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "(default: the bundled published runs)",
     )
     p.add_argument("--rows", action="store_true", help="list every row, not just the summary")
+    p.add_argument(
+        "--by",
+        choices=("engine", "gpu", "metric"),
+        default="engine",
+        help="group the error table by engine, GPU or metric (each split by metric)",
+    )
     _add_json(p)
     p.set_defaults(func=commands.validate)
     p = sub.add_parser("plan", help="the best deployments for a workload, with cost")

@@ -343,6 +343,24 @@ def perf_view(data: dict[str, Any]) -> RenderableType:
     facts.add_row("bound by", data["bound"])
     facts.add_row("provenance", data.get("provenance", data["source"]))
     parts: list[RenderableType] = [Text.from_markup(head), facts]
+    if "ttft_p50_s" in data:
+        pct = Table(
+            title=f"Simulated latency ({data['simulated_requests']:,} requests)",
+            title_justify="left",
+        )
+        for col in ("", "mean", "p50", "p90", "p99"):
+            pct.add_column(col, justify="left" if not col else "right")
+        for key, label in (
+            ("ttft", "TTFT"),
+            ("tpot", "TPOT"),
+            ("itl", "ITL"),
+            ("e2e", "end to end"),
+        ):
+            pct.add_row(
+                label,
+                *(f"{data[f'{key}_{q}_s'] * 1000:,.1f} ms" for q in ("mean", "p50", "p90", "p99")),
+            )
+        parts.append(pct)
     if "ops" in data:
         step = data["ops"]["decode_step"]
         table = Table(
@@ -422,22 +440,37 @@ def validate_view(data: dict[str, Any]) -> RenderableType:
         Text.from_markup(
             f"[bold]{data['covered']}[/] published rows recomputed, {data['skipped']} not covered "
             "(`--json` lists each with its reason). Errors are absolute percentage errors; "
-            "held-in rows calibrated the engines, held-out rows did not."
+            "held-in groups (source table x model x GPU x engine) calibrated the engines, "
+            "held-out groups did not; bias is the median of predicted / published - 1."
         )
     ]
-    for split in ("held_in", "held_out"):
-        table = Table(title=f"{split.replace('_', '-')} rows, trust A/A-", title_justify="left")
-        for col in ("engine / metric", "rows", "median error", "p90 error"):
-            table.add_column(col, justify="left" if col.startswith("engine") else "right")
-        block = data["summary_trust_a"][split]
-        for name, st in [
-            *block["by_engine"].items(),
-            *((f"[bold]all / {k}", v) for k, v in block["overall"].items()),
-        ]:
-            if not st["rows"]:
-                continue
-            table.add_row(name, str(st["rows"]), f"{st['median_ape']:.1%}", f"{st['p90_ape']:.1%}")
+    for split in ("held_out", "held_in"):
+        title = f"{split.replace('_', '-')} groups, trust A/A-, by {data['by']}"
+        table = Table(title=title, title_justify="left")
+        head = "metric" if data["by"] == "metric" else f"{data['by']} / metric"
+        for col in (head, "groups", "rows", "median", "p90", "bias"):
+            table.add_column(col, justify="left" if col in (head, "groups") else "right")
+        for name, st in data[split].items():
+            table.add_row(
+                name,
+                str(st["groups"]),
+                str(st["rows"]),
+                f"{st['median_ape']:.1%}",
+                f"{st['p90_ape']:.1%}",
+                f"{st['median_bias']:+.1%}",
+            )
         parts.append(table)
+    f = data["factors"]
+    factors = Table(title="fitted terms (serving_terms.json)", title_justify="left")
+    for col in ("terms", "fitted on rows", "of groups", "on a bound"):
+        factors.add_column(col)
+    factors.add_row(
+        str(f["count"]),
+        str(f["fitted_on_rows"]),
+        str(f["fitted_on_groups"]),
+        ", ".join(f["on_bound"]) or "none",
+    )
+    parts.append(factors)
     if data["rows"]:
         rows = Table(title="Rows", title_justify="left")
         for col in ("row", "engine", "metric", "published", "deepfit", "provenance", "error"):

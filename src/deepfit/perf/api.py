@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from functools import partial
 
 from ..deployment import kv_spec
 from ..engines import load_engine
@@ -10,14 +12,17 @@ from ..errors import BadInputError
 from ..hardware import Gpu
 from ..memory import estimate_memory
 from ..memory.api import resolve_format
-from ..memory.kv import load_kv_dtype
+from ..memory.formats import WeightFormat
+from ..memory.kv import KvSpec, load_kv_dtype
 from ..memory.layout import Layout
 from ..memory.ledger import Extras
 from ..models.loader import Model
 from .calibration import Calibration
-from .efficiency import load_efficiency
+from .efficiency import Efficiency, load_efficiency
+from .ops import StepShape
 from .result import PerfEstimate
-from .serving import Workload, decode_step, prefill_time
+from .serving import Workload, decode_step, pipeline_step, prefill_time
+from .simulate import Load, SimResult
 
 
 def speculative_factor(draft_tokens: int, acceptance: float) -> float:
@@ -58,6 +63,7 @@ def estimate_perf(
     spec_acceptance: float = 0.0,
     draft_cost: float = 0.05,
     efficiency: Calibration | Mapping[str, float] | None = None,
+    load: Load | None = None,
 ) -> PerfEstimate:
     """Steady-state serving speed of ``model`` on ``gpus`` x ``gpu``.
 
@@ -67,6 +73,10 @@ def estimate_perf(
     ``draft_cost`` of a batch-1 target step (an MTP head or a small draft model).
     ``efficiency``: a :class:`Calibration` (or bare factors) that replaces the engine's
     bundled factors; the core reads no calibration file of its own.
+
+    ``load`` (a closed loop, an open-loop rate or a burst) runs the serving simulation
+    (``simulate.py``): the estimate then carries TTFT / TPOT / ITL / end-to-end percentiles,
+    and its ``ttft_s``, ``tpot_s``, output tokens/s and concurrency are the simulated means.
     """
     if input_len < 1 or output_len < 1:
         raise BadInputError(
@@ -92,8 +102,9 @@ def estimate_perf(
         else None,
     )
     spec = load_engine(engine)
-    eff = load_efficiency(engine, efficiency)
-    n = _concurrency(concurrency, spec.serving.max_seqs(mem.gpu_memory_bytes), mem.max_concurrency)
+    eff = load_efficiency(engine, efficiency, gpu)
+    cap = _running_cap(eff, spec.serving.large_gpu_bytes, mem.gpu_memory_bytes)
+    n = _concurrency(concurrency, cap, mem.max_concurrency)
     layout = Layout(tp=mem.tp, pp=mem.pp, ep=mem.ep, dp=mem.dp, attention_dp=mem.dp_attention)
     fmt = resolve_format(model, mem.weights_format)
     kv = kv_spec(load_kv_dtype(mem.kv_dtype), spec, layout)
@@ -115,8 +126,10 @@ def estimate_perf(
         per_step = verify + spec_tokens * draft_cost * single
         tpot = per_step / speculative_factor(spec_tokens, spec_acceptance)
     pre_step, prefill = prefill_time(model.arch, gpu, fmt, kv, layout, eff, work)
-    ttft = prefill + (tpot if n > 1 else 0.0)
-    out_tps = running / tpot
+    ttft = eff.request_overhead_s + prefill + (tpot if n > 1 else 0.0)
+    # one sequence at a time: its own prefill is not hidden in a mixed step, it adds to
+    # every request (with more, steady state folds the newcomers' prefill into TPOT)
+    out_tps = running / (tpot + (prefill / output_len if running == 1 else 0.0))
     notes = list(mem.notes)
     if running < n:
         notes.append(
@@ -130,7 +143,7 @@ def estimate_perf(
         )
     if concurrency == "max" and n < mem.max_concurrency:
         notes.append(f"concurrency capped at the engine's {n} running sequences")
-    return PerfEstimate(
+    est = PerfEstimate(
         model_id=model.id,
         gpu=gpu.name,
         gpus=mem.gpus,
@@ -155,3 +168,62 @@ def estimate_perf(
         fits=mem.fits,
         notes=tuple(notes),
     )
+    if load is None:
+        return est
+    sim = _simulate(model, gpu, fmt, kv, layout, eff, load, work, mem.max_concurrency, cap)
+    return replace(
+        est,
+        ttft_s=sim.ttft.mean,
+        tpot_s=sim.tpot.mean,
+        output_tokens_per_s=sim.output_tokens_per_s,
+        total_tokens_per_s=sim.output_tokens_per_s * (input_len + output_len) / output_len,
+        concurrency=max(1, round(sim.mean_running * layout.dp)),
+        simulated=sim,
+    )
+
+
+def _simulate(
+    model: Model,
+    gpu: Gpu,
+    fmt: WeightFormat,
+    kv: KvSpec,
+    layout: Layout,
+    eff: Efficiency,
+    load: Load,
+    work: Workload,
+    max_fit: int,
+    cap: int,
+) -> SimResult:
+    """Run the serving simulation of one replica (attention-DP rank) under its share."""
+    from .simulate import StepTable, simulate
+
+    pp = layout.pp
+    shape_of = partial(
+        StepShape,
+        decode_context=work.input_tokens + work.output_tokens / 2,
+        prefill_context=work.input_tokens / 2,
+    )
+
+    def cost(decode: int, prefill: int) -> float:
+        shape = shape_of(decode_tokens=-(-decode // pp), prefill_tokens=-(-prefill // pp))
+        return pipeline_step(model.arch, gpu, fmt, kv, layout, eff, shape).seconds * pp
+
+    max_running = max(1, min(cap, max_fit // max(layout.dp, 1) if max_fit else cap))
+    table = StepTable(cost, max_running, eff.max_batched_tokens)
+    return simulate(
+        table,
+        load,
+        input_tokens=work.input_tokens,
+        output_tokens=work.output_tokens,
+        max_running=max_running,
+        max_batched_tokens=eff.max_batched_tokens,
+        cached_prompt_share=work.prefix_hit_rate,
+        replicas=layout.dp,
+        request_overhead_s=eff.request_overhead_s,
+    )
+
+
+def _running_cap(eff: Efficiency, large_gpu_bytes: float, gpu_memory_bytes: float) -> int:
+    """The engine's cap on running sequences on a GPU of ``gpu_memory_bytes``."""
+    large = gpu_memory_bytes >= large_gpu_bytes
+    return eff.max_num_seqs_large_gpu if large else eff.max_num_seqs

@@ -44,18 +44,19 @@ class CommCost:
     seconds: float
     bytes: float
     collectives: int  # count of latency-bound collective calls
+    remote: int = 0  # how many of them cross nodes (InfiniBand)
 
 
 @by_identity
 def comm_per_token(
     arch: Architecture, gpu_name: str, layout: Layout, layers: range
-) -> tuple[float, int]:
-    """(seconds per token of a step, collective calls) of ``step_comm`` on GPU ``gpu_name``:
-    its bandwidth time is linear in the tokens, its call count constant."""
+) -> tuple[float, int, int]:
+    """(seconds per token of a step, collective calls, calls across nodes) of ``step_comm``
+    on GPU ``gpu_name``: its bandwidth time is linear in the tokens, its call count constant."""
     from ..hardware import load_gpu
 
     cost = step_comm(arch, load_gpu(gpu_name), layout, layers, 1)
-    return cost.seconds, cost.collectives
+    return cost.seconds, cost.collectives, cost.remote
 
 
 def step_comm(
@@ -64,7 +65,7 @@ def step_comm(
     """Bytes and bandwidth time of one step's communication on one GPU (latency apart)."""
     h = arch.hidden_size
     seconds = nbytes = 0.0
-    calls = 0
+    calls = remote = 0
     tp_bw = intra_node_bandwidth(gpu) if layout.tp <= GPUS_PER_NODE else inter_node_bandwidth()
     if layout.tp > 1:
         # all-reduces per layer: after attention (none with DP attention, whose ranks hold
@@ -79,6 +80,7 @@ def step_comm(
         seconds += count * per / tp_bw
         nbytes += count * per
         calls += count
+        remote += count if layout.tp > GPUS_PER_NODE else 0
     if layout.ep > 1:
         moes = [m for m in (arch.layers[i].moe for i in layers) if m is not None]
         moe_layers = moes
@@ -91,6 +93,7 @@ def step_comm(
         seconds += len(moe_layers) * per / ep_bw
         nbytes += len(moe_layers) * per
         calls += 2 * len(moe_layers)
+        remote += 2 * len(moe_layers) if layout.ep > GPUS_PER_NODE else 0
     if layout.pp > 1:
         across_nodes = layout.tp * layout.pp > GPUS_PER_NODE
         bw = inter_node_bandwidth() if across_nodes else intra_node_bandwidth(gpu)
@@ -98,4 +101,5 @@ def step_comm(
         seconds += boundary / bw
         nbytes += boundary
         calls += 1
-    return CommCost(seconds, nbytes, calls)
+        remote += 1 if across_nodes else 0
+    return CommCost(seconds, nbytes, calls, remote)

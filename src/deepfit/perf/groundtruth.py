@@ -21,14 +21,13 @@ Conversions (read from ``metric``, ``unit`` and NOTES.md):
 - ``mean_TPOT_ms`` / ``median_ITL_ms``: TPOT seconds; ``TPOT_intercept_ms`` is the TPOT of
   one request at context ~0.
 
-Held-in / held-out: a row is held in when the SHA-256 of its ``row_id`` is even
-(:func:`is_held_in`). The rule looks at nothing but the id, so it cannot be tuned.
+Held-in / held-out is decided per group of rows (source table x model x GPU x engine), never
+per row: see :mod:`deepfit.perf.split`.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 from dataclasses import dataclass, replace
@@ -47,6 +46,7 @@ class Quantity(Enum):
     OUTPUT_TOKENS_PER_S = ("output_tokens_per_s", "output tokens/s")
     TTFT_S = ("ttft_s", "s")
     TPOT_S = ("tpot_s", "s")
+    E2E_S = ("e2e_s", "s")  # request latency, send to last token (simulated load only)
 
     def __init__(self, attribute: str, unit: str) -> None:
         self.attribute = attribute
@@ -85,6 +85,11 @@ GPUS = {
     "Apple M2 Ultra (76-core GPU, 800 GB/s)": "M2-Ultra",
     "AMD Instinct MI300X 192GB HBM3": "MI300X",
     "AMD Instinct MI325X 256GB HBM3e": "MI325X",
+    "B300-288GB": "B300",
+    "GB300-288GB": "GB300",
+    "MI300X-192GB": "MI300X",
+    "MI325X-256GB": "MI325X",
+    "MI355X-288GB": "MI355X",
 }
 
 _TOTAL = ("output_throughput_total", "output_tokens_per_second_total", "throughput_total")
@@ -125,24 +130,34 @@ class PublishedRun:
     value: float = 0.0  # in the quantity's SI unit
     assumptions: tuple[str, ...] = ()
     skip_reason: str | None = None
+    table: str = ""  # the published table (document) the row comes from
+    held_in: bool = False  # set for whole groups by ``split.assign_split``
+    rate: float | None = None  # open-loop request rate (requests/s), when the load is a rate
+    percentile: float | None = None  # 50/90/99 for a percentile latency, None for a mean
+    prefix_hit_rate: float = 0.0  # share of prompt tokens a prefix cache serves
+    max_num_seqs: int | None = None  # the engine's running-sequence cap, when the run set it
+    max_batched_tokens: int | None = None  # the engine's per-step token budget, when set
+    closed_loop: bool = False  # clients keep ``concurrency`` requests in flight (a benchmark)
+    length_spread: float = 0.0  # request lengths uniform in mean x [1 - s, 1 + s]
 
     @property
     def covered(self) -> bool:
         return self.skip_reason is None
 
     @property
-    def held_in(self) -> bool:
-        return is_held_in(self.row_id)
+    def group(self) -> tuple[str, str, str, str]:
+        """(source table, model, GPU, engine): the unit of the held-in / held-out split."""
+        return (
+            self.table,
+            self.model_id or self.published_model,
+            self.gpu or self.hardware,
+            self.engine or self.engine_name,
+        )
 
     @property
     def trust_a(self) -> bool:
         """Trust A or A- (audited, vendor/engine tables, logs with full command lines)."""
         return self.trust.split(" ")[0] in ("A", "A-")
-
-
-def is_held_in(row_id: str) -> bool:
-    """Held in (used for fitting) when int(sha256(row_id)) is even; held out otherwise."""
-    return int(hashlib.sha256(row_id.encode()).hexdigest(), 16) % 2 == 0
 
 
 def _csv_rows(path: Path, what: str) -> list[dict[str, str]]:
@@ -199,6 +214,7 @@ def parse_row(row: dict[str, str], models: dict[str, str]) -> PublishedRun:
         engine_name=row["engine"],
         trust=row["trust"],
         source=row["source"],
+        table=row["source"].split("#")[0].strip(),
     )
     notes: list[str] = []
     try:
@@ -412,15 +428,3 @@ def _precision(text: str, model_id: str) -> tuple[str, str]:
     if "bf16" in low:
         return "bf16", kv
     raise Skip(f"precision {text!r} has no deepfit weight format")
-
-
-def bundled_runs(
-    csv_path: Path | None = None, models_path: Path | None = None
-) -> list[PublishedRun]:
-    """The published runs deepfit ships (``data/groundtruth/``), or a user's CSV in the same
-    long format with the bundled model-name map (or the user's own)."""
-    from importlib import resources
-
-    base = resources.files("deepfit.perf").joinpath("data").joinpath("groundtruth")
-    models = read_model_map(models_path or Path(str(base.joinpath("throughput_models.csv"))))
-    return read_throughput_csv(csv_path or Path(str(base.joinpath("throughput.csv"))), models)

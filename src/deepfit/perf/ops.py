@@ -7,9 +7,10 @@ Costs are for the layers of one pipeline stage, sharded as the layout says.
 
 - Linear layers: 2 FLOPs per weight per token; their weights are read once per step.
 - Attention: QK^T and AV, 2 FLOPs per element each; decode reads each sequence's KV cache.
-  MLA runs with the weight absorption vLLM and SGLang use: scores and values are computed
+  MLA decodes with the weight absorption vLLM and SGLang use: scores and values are computed
   in the ``kv_lora_rank`` latent space (plus the rope part), the per-head up-projections are
-  folded into the query and output sides.
+  folded into the query and output sides; prefill decompresses keys and values and runs
+  plain multi-head attention, as those engines do.
 - DeepSeek sparse attention (V3.2) and V4's hybrid attention: a query reads its window,
   the indexer's top-k (compressed) entries or, for HCA, every compressed entry, and the
   indexer scores every candidate with its own keys; see :func:`_sparse_attention_core`.
@@ -54,6 +55,7 @@ class OpCost:
     kv_bytes: float = 0.0
     act_bytes: float = 0.0
     compute: str = "weights"  # "weights": the format's matmul dtype; "attention": bf16/fp16
+    rows_per_expert: float = 0.0  # experts: tokens per touched expert (grouped-GEMM rows)
 
     @property
     def bytes(self) -> float:
@@ -89,12 +91,15 @@ def _dense_attention_core(att: Attention, kv: KvSpec, shape: StepShape, heads: f
         m = att.mla
         per_ctx = 2 * (m.latent_dim + m.kv_lora_rank)  # scores over latent+rope, values
         absorb = 2 * (m.qk_nope_head_dim * m.kv_lora_rank + m.kv_lora_rank * m.v_head_dim)
+        # prefill runs as plain multi-head attention over keys and values decompressed from
+        # the latent (the same 2 x rank x (nope + v) per position as the absorption)
+        prefill_ctx = 2 * (m.qk_nope_head_dim + m.qk_rope_head_dim + m.v_head_dim)
     else:
-        per_ctx = 2 * (att.head_dim + att.v_head_dim)
+        per_ctx = prefill_ctx = 2 * (att.head_dim + att.v_head_dim)
         absorb = 0
     flops = heads * (
         shape.decode_tokens * (per_ctx * ctx(shape.decode_context) + absorb)
-        + shape.prefill_tokens * (per_ctx * ctx(shape.prefill_context) + absorb)
+        + shape.prefill_tokens * (prefill_ctx * ctx(shape.prefill_context) + absorb)
     )
     per_token = kv.layer_bytes_per_token(att)
     kv_read = shape.decode_tokens * ctx(shape.decode_context) * per_token
@@ -199,8 +204,10 @@ def step_ops(
             tokens = t_all / layout.kv_ranks  # DP attention: each rank its own sequences
         ops.append(OpCost(name, 2 * tokens * w.params, w.bytes))
     for g in plan.experts:
-        hit = touched_experts(g.experts, g.per_token, t_all) / g.experts
-        ops.append(OpCost("experts", 2 * t_all * g.params * g.per_token / g.experts, g.bytes * hit))
+        touched = touched_experts(g.experts, g.per_token, t_all)
+        rows = t_all * g.per_token / touched if touched > 0 else 0.0
+        flops = 2 * t_all * g.params * g.per_token / g.experts
+        ops.append(OpCost("experts", flops, g.bytes * touched / g.experts, rows_per_expert=rows))
     for att, count in _attention_kinds(arch, layers):
         # TP splits heads; DP attention keeps all heads for 1/tp of the sequences
         for one in _attention_core(att, kv, shape, att.num_heads / layout.tp):
@@ -252,6 +259,7 @@ def _merge(ops: list[OpCost]) -> list[OpCost]:
                 m.kv_bytes + op.kv_bytes,
                 m.act_bytes + op.act_bytes,
                 op.compute,
+                op.rows_per_expert,
             )
         merged[op.name] = op
     return list(merged.values())

@@ -36,6 +36,7 @@ class PerfEstimate:
     fits: bool
     notes: tuple[str, ...] = field(default=())
     provenance: Provenance = Provenance.ROOFLINE  # also tells a bundled fit from the user's
+    simulated: Any = None  # simulate.SimResult when a load shape was simulated
 
     @property
     def output_tokens_per_s_per_user(self) -> float:
@@ -63,6 +64,8 @@ class PerfEstimate:
             "fits": self.fits,
             "notes": list(self.notes),
         }
+        if self.simulated is not None:
+            out.update(self.simulated.to_dict())
         if ops:
             out["ops"] = {
                 name: _ops(step)

@@ -1,4 +1,7 @@
-"""The roofline: each operator takes the longer of its compute time and its memory time."""
+"""The roofline: each operator takes the longer of its compute time and its memory time, at
+the achieved (not peak) bandwidth and tensor throughput of the GPU (``terms.py``); the
+layers add their kernels' fixed latency; collectives add their latency
+(alpha, by link) to their bytes over the link (beta); the engine adds its host overheads."""
 
 from __future__ import annotations
 
@@ -10,6 +13,14 @@ from ..memory.formats import WeightFormat
 from .comm import CommCost
 from .efficiency import Efficiency
 from .ops import OpCost
+from .terms import (
+    bandwidth_efficiency,
+    collective_latency,
+    compute_efficiency,
+    intra_node_link,
+    tile_efficiency,
+    weights_compute_dtype,
+)
 
 _HALF = ("bf16", "fp16")
 
@@ -39,6 +50,20 @@ def matmul_dtype(gpu: Gpu, wanted: str) -> str:
     return wanted
 
 
+_PEAKS: dict[tuple[str, str, float], float] = {}
+
+
+def achieved_peak(gpu: Gpu, wanted: str) -> float:
+    """Dense FLOP/s the GPU achieves multiplying ``wanted`` operands (the dtype it really
+    multiplies in, times the compute-efficiency term), memoised per GPU and dtype."""
+    dtype = matmul_dtype(gpu, wanted)
+    eff = compute_efficiency(gpu, dtype)
+    key = (gpu.name, dtype, eff)
+    if (hit := _PEAKS.get(key)) is None:
+        hit = _PEAKS[key] = gpu.peak_flops(dtype) * eff
+    return hit
+
+
 @dataclass(frozen=True)
 class OpTime:
     op: OpCost
@@ -63,10 +88,11 @@ class StepTime:
     overhead_s: float
     tokens: int = 0
     comm_bandwidth_s: float = 0.0  # the bandwidth part of comm_s (without latencies)
+    floor_s: float = 0.0  # the layers' kernel latency, on top of the operators' work
 
     @property
     def seconds(self) -> float:
-        return sum(o.seconds for o in self.ops) + self.comm_s + self.overhead_s
+        return sum(o.seconds for o in self.ops) + self.floor_s + self.comm_s + self.overhead_s
 
     @property
     def bound(self) -> str:
@@ -83,16 +109,23 @@ def step_time(
     fmt: WeightFormat,
     eff: Efficiency,
     tokens: int = 0,
+    layers: int = 0,
 ) -> StepTime:
-    weights_dtype = matmul_dtype(gpu, fmt.compute_dtype)
-    attention_dtype = matmul_dtype(gpu, "bf16")
-    bandwidth = gpu.require_mem_bandwidth_bytes_per_s() * eff.bandwidth
+    bandwidth = gpu.require_mem_bandwidth_bytes_per_s() * bandwidth_efficiency(gpu) * eff.bandwidth
+    peaks = {
+        "weights": achieved_peak(gpu, weights_compute_dtype(fmt)) * eff.compute,
+        "attention": achieved_peak(gpu, "bf16") * eff.compute,
+    }
     timed = []
     for op in ops:
-        dtype = weights_dtype if op.compute == "weights" else attention_dtype
-        scale = eff.moe_efficiency if op.name == "experts" else 1.0
-        peak = gpu.peak_flops(dtype) * eff.compute * scale
-        timed.append(OpTime(op, op.flops / peak, op.bytes / (bandwidth * scale)))
-    comm_s = comm.seconds / eff.comm_efficiency + comm.collectives * eff.collective_latency_s
+        peak = peaks["weights" if op.compute == "weights" else "attention"]
+        bw = bandwidth
+        if op.name == "experts":
+            peak *= tile_efficiency(op.rows_per_expert, eff.gemm_tile_rows)
+            bw *= eff.moe_efficiency
+        timed.append(OpTime(op, op.flops / peak, op.bytes / bw))
+    beta = comm.seconds / eff.comm_efficiency
+    alpha = (comm.collectives - comm.remote) * collective_latency(intra_node_link(gpu))
+    alpha += comm.remote * collective_latency("infiniband")
     overhead = eff.step_overhead_s + eff.token_overhead_s * tokens
-    return StepTime(tuple(timed), comm_s, overhead, tokens, comm.seconds / eff.comm_efficiency)
+    return StepTime(tuple(timed), beta + alpha, overhead, tokens, beta, layers * eff.layer_floor_s)

@@ -31,7 +31,7 @@ class Workload:
     prefix_hit_rate: float = 0.0  # share of prompt tokens served from the prefix cache
 
 
-def _pipeline_step(
+def pipeline_step(
     arch: Architecture,
     gpu: Gpu,
     fmt: WeightFormat,
@@ -45,7 +45,8 @@ def _pipeline_step(
     for stage, layers in enumerate(stage_layers(arch.num_layers, layout.pp)):
         ops = step_ops(arch, fmt, kv, layout, stage, layers, shape)
         comm = step_comm(arch, gpu, layout, layers, shape.tokens)
-        t = step_time(ops, comm, gpu, fmt, eff, shape.tokens)
+        # host time per token is per sampled token (decoding sequences), not per prompt token
+        t = step_time(ops, comm, gpu, fmt, eff, shape.decode_tokens, len(layers))
         if slowest is None or t.seconds > slowest.seconds:
             slowest = t
     assert slowest is not None
@@ -61,13 +62,17 @@ def decode_step(
     eff: Efficiency,
     work: Workload,
 ) -> tuple[StepTime, float, int]:
-    """(slowest stage's step, time per output token, sequences running per replica) at
-    steady state for one replica.
+    """(slowest stage's decode-only step, time per output token, sequences running per
+    replica) at steady state for one replica.
 
-    The engine's per-step token budget (``max_batched_tokens``) bounds the step: every
-    running sequence decodes one token and the rest of the budget prefills new prompts, so
-    at most ``budget * O / (I + O)`` sequences can run at once in steady state; beyond that,
-    requests wait for admission.
+    Every step decodes one token per running sequence; new prompts arrive at ``N / O`` per
+    step and are prefilled in chunks as large as the step's token budget
+    (``max_batched_tokens``) leaves, mixed into a decode step. The time per output token is
+    the decode-only step plus the share of steps that carry a chunk times what the chunk
+    adds: weights read once serve both, so a prompt prefilled in one chunk costs far less
+    than the same tokens spread thinly over many steps (which would touch every MoE expert
+    in every step). At most ``budget * O / (I + O)`` sequences can run at once in steady
+    state; beyond that, requests wait for admission.
     """
     per_replica = max(1, -(-work.concurrency // layout.dp))
     micro = max(1, -(-per_replica // layout.pp))
@@ -77,14 +82,22 @@ def decode_step(
     if per_replica > 1 and micro + prefill > budget:
         micro = max(1, min(micro, int(budget * work.output_tokens / (work.output_tokens + prompt))))
         prefill = max(0.0, budget - micro)
-    shape = StepShape(
-        decode_tokens=micro,
-        decode_context=work.input_tokens + work.output_tokens / 2,
-        prefill_tokens=round(prefill),
-        prefill_context=work.input_tokens / 2,
-    )
-    step = _pipeline_step(arch, gpu, fmt, kv, layout, eff, shape)
-    return step, step.seconds * layout.pp, micro * layout.pp
+    per_step = round(prefill)
+    context = work.input_tokens + work.output_tokens / 2
+    decode = StepShape(decode_tokens=micro, decode_context=context)
+    step = pipeline_step(arch, gpu, fmt, kv, layout, eff, decode)
+    seconds = step.seconds
+    if per_step > 0:
+        chunk = max(1, min(round(prompt), budget - micro), per_step)
+        mixed = StepShape(
+            decode_tokens=micro,
+            decode_context=context,
+            prefill_tokens=chunk,
+            prefill_context=work.input_tokens / 2,
+        )
+        with_chunk = pipeline_step(arch, gpu, fmt, kv, layout, eff, mixed).seconds
+        seconds += per_step / chunk * (with_chunk - step.seconds)
+    return step, seconds * layout.pp, micro * layout.pp
 
 
 def prefill_time(
@@ -101,5 +114,5 @@ def prefill_time(
     chunk = min(prompt, eff.max_batched_tokens)
     chunks = -(-prompt // chunk)
     shape = StepShape(prefill_tokens=chunk, prefill_context=work.input_tokens / 2)
-    step = _pipeline_step(arch, gpu, fmt, kv, layout, eff, shape)
+    step = pipeline_step(arch, gpu, fmt, kv, layout, eff, shape)
     return step, chunks * step.seconds * layout.pp

@@ -28,6 +28,7 @@ class Plan:
     engine: str = "vllm"
     bound: str = "memory"
     price_offer: str | None = None
+    dp_attention: bool = False  # attention data-parallel over the tp ranks, experts by EP
     #: what the weight format costs in quality (None: the model's own precision)
     quality: str | None = None
 

@@ -10,7 +10,7 @@ from typing import Any
 from ..deployment import EngineRef, kv_spec
 from ..errors import BadInputError, InfeasibleError
 from ..hardware import Gpu, load_gpu
-from ..memory.formats import load_format
+from ..memory.formats import WeightFormat, load_format
 from ..memory.kv import load_kv_dtype
 from ..memory.ledger import Extras
 from ..models.loader import Model
@@ -95,10 +95,7 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
         space.extras.check(model.arch)
     _check(targets)
     start = time.perf_counter()
-    arch = model.arch
     engine = EngineRef.named(space.engine)
-    profile = engine.engine
-    eff = load_efficiency(space.engine, space.calibration)
     gpus = candidate_gpus(space.gpus)
     if not gpus:
         lacking = "; ".join(
@@ -126,48 +123,18 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
                 ok.append(g)
         if not ok:
             continue
-        facts = gpu_facts(ok, fmt)
         price_of = {g.name: prices[gpus.index(g)] for g in ok}
-        for kv_name in space.kv_dtypes:
-            kv_dtype = load_kv_dtype(kv_name, "bf16")
-            for fam in layouts(arch, space.max_gpus):
-                layout = fam.layout()
-                kv = kv_spec(kv_dtype, profile, layout)
-                stages = stage_shapes(
-                    arch,
-                    fmt,
-                    kv,
-                    layout,
-                    profile,
-                    targets.input_len,
-                    targets.output_len,
-                    space.extras,
-                )
-                fraction = engine.fraction(layout.tp)
-                res = evaluate_shape(
-                    stages,
-                    arch,
-                    layout,
-                    facts,
-                    eff,
-                    profile,
-                    fraction,
-                    targets.input_len,
-                    targets.output_len,
-                    list(SWEEP),
-                )
-                count += _collect(
-                    res,
-                    fam,
-                    fmt.name,
-                    kv_dtype.value,
-                    ok,
-                    price_of,
-                    targets,
-                    space,
-                    families,
-                    found,
-                )
+        # the engine's defaults (running sequences, step tokens) and the kernel floor depend
+        # on the GPU: one evaluation per set of GPUs that share them
+        by_limits: dict[tuple[int, int, int, float], list[Gpu]] = {}
+        for g in ok:
+            e = load_efficiency(space.engine, space.calibration, gpu=g)
+            key = (e.max_num_seqs, e.max_num_seqs_large_gpu, e.max_batched_tokens, e.layer_floor_s)
+            by_limits.setdefault(key, []).append(g)
+        groups = list(by_limits.values())
+        count += _search_format(
+            model, targets, space, engine, fmt, groups, price_of, families, found
+        )
     elapsed = time.perf_counter() - start
     plans = [_with_quality(model, p, targets) for p in best_plans(found, targets.objective)]
     notes_list: list[str] = []
@@ -204,8 +171,72 @@ def search(model: Model, targets: Targets, space: SearchSpace | None = None) -> 
         seconds=elapsed,
         notes=notes,
         own_hardware=own,
-        provenance=eff.provenance.value,
+        provenance=load_efficiency(space.engine, space.calibration).provenance.value,
     )
+
+
+def _search_format(
+    model: Model,
+    targets: Targets,
+    space: SearchSpace,
+    engine: EngineRef,
+    fmt: WeightFormat,
+    groups: list[list[Gpu]],
+    price_of: dict[str, tuple[float | None, str | None]],
+    families: dict[tuple[str, str], _Family],
+    found: list[Plan],
+) -> int:
+    """Every layout, KV dtype and concurrency of ``fmt`` on each group of GPUs (a group
+    shares the engine's limits); returns how many candidates were scored."""
+    arch = model.arch
+    profile = engine.engine
+    per_group = [
+        (g, load_efficiency(space.engine, space.calibration, gpu=g[0]), gpu_facts(g, fmt))
+        for g in groups
+    ]
+    count = 0
+    for kv_name in space.kv_dtypes:
+        kv_dtype = load_kv_dtype(kv_name, "bf16")
+        for fam in layouts(arch, space.max_gpus):
+            layout = fam.layout()
+            kv = kv_spec(kv_dtype, profile, layout)
+            stages = stage_shapes(
+                arch,
+                fmt,
+                kv,
+                layout,
+                profile,
+                targets.input_len,
+                targets.output_len,
+                space.extras,
+            )
+            fraction = engine.fraction(layout.tp)
+            for gpus, eff, facts in per_group:
+                res = evaluate_shape(
+                    stages,
+                    arch,
+                    layout,
+                    facts,
+                    eff,
+                    profile,
+                    fraction,
+                    targets.input_len,
+                    targets.output_len,
+                    list(SWEEP),
+                )
+                count += _collect(
+                    res,
+                    fam,
+                    fmt.name,
+                    kv_dtype.value,
+                    gpus,
+                    price_of,
+                    targets,
+                    space,
+                    families,
+                    found,
+                )
+    return count
 
 
 def _with_quality(model: Model, plan: Plan, targets: Targets) -> Plan:
@@ -270,7 +301,9 @@ def _collect(
     taken = np.zeros_like(slo)
     for dp in replicas(fam, space.max_gpus):
         n_gpus = fam.tp * fam.pp * dp
-        tokens = running[None, :] * dp / res.tpot  # (G, N) output tokens/s
+        # (G, N) output tokens/s; one sequence alone pays its own prefill (as estimate_perf)
+        alone = (running[None, :] * dp == 1) * res.prefill / targets.output_len
+        tokens = running[None, :] * dp / (res.tpot + alone)
         count += tokens.size
         for gi, gpu in enumerate(gpus):
             acc = families[(gpu.name, fmt)]
@@ -355,6 +388,7 @@ def _plan(
         pp=fam.pp,
         ep=fam.ep,
         dp=dp,
+        dp_attention=fam.attention_dp,
         concurrency=conc,
         ttft_s=float(res.ttft[gi, ni]),
         tpot_s=float(res.tpot[gi, ni]),

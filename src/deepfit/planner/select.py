@@ -30,7 +30,8 @@ def _key(objective: str) -> Any:
 def _why(p: Plan, objective: str, runner_up: Plan | None) -> str:
     parts = [
         f"{p.gpus} x {p.gpu} ({p.weights} weights, KV {p.kv_dtype}, tp={p.tp} pp={p.pp}"
-        f"{f' ep={p.ep}' if p.ep > 1 else ''}{f' x{p.dp} replicas' if p.dp > 1 else ''})",
+        f"{f' ep={p.ep}' if p.ep > 1 else ''}{' DP attention' if p.dp_attention else ''}"
+        f"{f' x{p.dp} replicas' if p.dp > 1 else ''})",
         f"{p.concurrency} sequences at once: TTFT {p.ttft_s * 1000:.0f} ms, "
         f"{p.tpot_s * 1000:.1f} ms per token, {p.output_tokens_per_s:,.0f} output tokens/s "
         f"({p.bound}-bound)",

@@ -15,7 +15,9 @@ from ..models.architecture import Architecture
 DEFAULT_FORMATS = ("bf16", "fp8", "awq-int4", "nvfp4")
 DEFAULT_KV = ("bf16", "fp8")
 GPUS_PER_NODE = 8
-SWEEP = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+#: Concurrencies tried per replica: powers of two and the points halfway between (on a log
+#: scale), so a plan can land between 64 and 128 where the step budget or an SLO bites.
+SWEEP = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
 
 
 def _usable(gpu: Gpu) -> bool:
@@ -70,21 +72,26 @@ def _known(gpu: Gpu, dtype: str) -> bool:
 
 @dataclass(frozen=True)
 class LayoutFamily:
-    """tp x pp (x ep) for one replica; data parallelism multiplies it."""
+    """tp x pp (x ep) for one replica; data parallelism multiplies it. ``attention_dp``:
+    the tp ranks run attention data-parallel (each on its own sequences, whole heads) and
+    the experts expert-parallel over them (SGLang ``--enable-dp-attention``, vLLM
+    ``--data-parallel-size`` with ``--enable-expert-parallel``)."""
 
     tp: int
     pp: int
     ep: int
+    attention_dp: bool = False
 
     def layout(self) -> Layout:
-        return Layout(tp=self.tp, pp=self.pp, ep=self.ep)
+        return Layout(tp=self.tp, pp=self.pp, ep=self.ep, attention_dp=self.attention_dp)
 
 
 def layouts(arch: Architecture, max_gpus: int) -> Iterator[LayoutFamily]:
     """Tensor parallelism inside a node (any size that divides the heads), pipeline stages
     only on top of the widest tensor-parallel group (across nodes, as deployments do:
     splitting layers while a node still has NVLink-connected GPUs for TP only adds
-    bubbles), and expert parallelism over the tensor-parallel ranks for MoE models."""
+    bubbles), and for MoE models expert parallelism over the tensor-parallel ranks, with
+    attention tensor-parallel or data-parallel (DP attention + EP, one pipeline stage)."""
     heads = arch.layers[0].attention.num_heads
     experts = max((la.moe.num_experts for la in arch.layers if la.moe), default=0)
     widths = [tp for tp in (1, 2, 4, 8) if heads % tp == 0 and tp <= max_gpus]
@@ -94,6 +101,8 @@ def layouts(arch: Architecture, max_gpus: int) -> Iterator[LayoutFamily]:
             yield LayoutFamily(tp, pp, 1)
             if experts and tp > 1 and experts % tp == 0:
                 yield LayoutFamily(tp, pp, tp)
+                if pp == 1:
+                    yield LayoutFamily(tp, pp, tp, attention_dp=True)
             if tp != widths[-1]:
                 break
             pp *= 2
