@@ -160,7 +160,23 @@ class PublishedRun:
         return self.trust.split(" ")[0] in ("A", "A-")
 
 
-def _csv_rows(path: Path, what: str) -> list[dict[str, str]]:
+def published_run(row: dict[str, str], table: str) -> PublishedRun:
+    """The identity of one published row (id, model, hardware, engine, trust, source), the
+    part every reader of published tables fills the same way."""
+    return PublishedRun(
+        row_id=row["row_id"],
+        published_model=row["model"],
+        hardware=row["hardware"],
+        engine_name=row["engine"],
+        trust=row["trust"],
+        source=row["source"],
+        table=table,
+    )
+
+
+def csv_rows(path: Path, what: str) -> list[dict[str, str]]:
+    """The rows of a CSV file, read through the bounded reader (regular file, size cap,
+    strict UTF-8); a malformed or empty file is bad input."""
     from .._files import read_text
 
     text = read_text(path, what, max_bytes=64 << 20, hint="give a CSV in throughput.csv's format")
@@ -186,7 +202,7 @@ def _bad_row(path: Path, n: int, exc: BaseException) -> BadInputError:
 def read_model_map(path: Path) -> dict[str, str]:
     """Published model name -> deepfit catalogue id (``throughput_models.csv``)."""
     out: dict[str, str] = {}
-    for n, r in enumerate(_csv_rows(path, "model map"), 2):
+    for n, r in enumerate(csv_rows(path, "model map"), 2):
         try:
             out[r["published_model"]] = r["catalogue_id"]
         except KeyError as exc:
@@ -197,7 +213,7 @@ def read_model_map(path: Path) -> dict[str, str]:
 def read_throughput_csv(path: Path, models: dict[str, str]) -> list[PublishedRun]:
     """Every row of ``throughput.csv``; rows deepfit cannot recompute carry a skip reason."""
     out = []
-    for n, row in enumerate(_csv_rows(path, "published runs CSV"), 2):
+    for n, row in enumerate(csv_rows(path, "published runs CSV"), 2):
         try:
             out.append(parse_row(row, models))
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
@@ -207,15 +223,7 @@ def read_throughput_csv(path: Path, models: dict[str, str]) -> list[PublishedRun
 
 def parse_row(row: dict[str, str], models: dict[str, str]) -> PublishedRun:
     """One CSV row as a :class:`PublishedRun` (never raises on bad rows: it skips them)."""
-    base = PublishedRun(
-        row_id=row["row_id"],
-        published_model=row["model"],
-        hardware=row["hardware"],
-        engine_name=row["engine"],
-        trust=row["trust"],
-        source=row["source"],
-        table=row["source"].split("#")[0].strip(),
-    )
+    base = published_run(row, row["source"].split("#")[0].strip())
     notes: list[str] = []
     try:
         fields = _deployment(row, models, notes)

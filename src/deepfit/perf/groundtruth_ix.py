@@ -18,12 +18,20 @@ catalogue.
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import replace
 from pathlib import Path
 
-from .groundtruth import GPUS, PublishedRun, Quantity, Skip, _engine, _precision
+from .groundtruth import (
+    GPUS,
+    PublishedRun,
+    Quantity,
+    Skip,
+    _engine,
+    _precision,
+    csv_rows,
+    published_run,
+)
 
 #: Mean over the benchmark's uniform [0.8 L, L] length draw.
 RANGE_RATIO_MEAN = 0.9
@@ -37,20 +45,11 @@ _METRICS = {
 
 def read_inferencex_csv(path: Path, models: dict[str, str]) -> list[PublishedRun]:
     """Every row of ``inferencex.csv``; rows deepfit cannot recompute carry a skip reason."""
-    with path.open(newline="") as fh:
-        return [parse_ix_row(row, models) for row in csv.DictReader(fh)]
+    return [parse_ix_row(row, models) for row in csv_rows(path, "published runs CSV")]
 
 
 def parse_ix_row(row: dict[str, str], models: dict[str, str]) -> PublishedRun:
-    base = PublishedRun(
-        row_id=row["row_id"],
-        published_model=row["model"],
-        hardware=row["hardware"],
-        engine_name=row["engine"],
-        trust=row["trust"],
-        source=row["source"],
-        table="InferenceX",
-    )
+    base = published_run(row, "InferenceX")
     notes = [
         f"lengths {RANGE_RATIO_MEAN:g} x nominal (uniform [0.8 L, L] draw)",
         "KV cache dtype not recorded: the engine's default",

@@ -19,32 +19,22 @@ and ``tpot_from_means_s`` of the other runs is a mean TPOT).
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import replace
 from pathlib import Path
 
-from .groundtruth import GPUS, PublishedRun, Quantity, Skip, _engine
+from .groundtruth import GPUS, PublishedRun, Quantity, Skip, _engine, csv_rows, published_run
 
 _QUANTITIES = {"ttft": Quantity.TTFT_S, "tpot": Quantity.TPOT_S, "e2e": Quantity.E2E_S}
 
 
 def read_vllm_runs_csv(path: Path, models: dict[str, str]) -> list[PublishedRun]:
     """Every row of ``vllm-runs.csv``; rows deepfit cannot recompute carry a skip reason."""
-    with path.open(newline="") as fh:
-        return [parse_vl_row(row, models) for row in csv.DictReader(fh)]
+    return [parse_vl_row(row, models) for row in csv_rows(path, "published runs CSV")]
 
 
 def parse_vl_row(row: dict[str, str], models: dict[str, str]) -> PublishedRun:
-    base = PublishedRun(
-        row_id=row["row_id"],
-        published_model=row["model"],
-        hardware=row["hardware"],
-        engine_name=row["engine"],
-        trust=row["trust"],
-        source=row["source"],
-        table="vllm-runs (BLIS)",
-    )
+    base = published_run(row, "vllm-runs (BLIS)")
     notes: list[str] = []
     try:
         fields = _vl_deployment(row, models, notes)
