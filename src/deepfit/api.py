@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from .hardware import Gpu, list_gpus, load_gpu
     from .memory import MemoryEstimate, estimate_memory
     from .memory.advice import what_would_fit
-    from .memory.offload import OffloadPlan, llamacpp_offload
+    from .memory.offload import OffloadPlan, llamacpp_offload, offload_splits
     from .models import Model, count_params, load_model, model_from_config
     from .models.checkpoint import CheckpointBytes
     from .perf import PerfEstimate, estimate_perf
@@ -36,6 +36,7 @@ _LAZY = {
     "what_would_fit": (".memory.advice", "what_would_fit"),
     "OffloadPlan": (".memory.offload", "OffloadPlan"),
     "llamacpp_offload": (".memory.offload", "llamacpp_offload"),
+    "offload_splits": (".memory.offload", "offload_splits"),
     "Model": (".models", "Model"),
     "count_params": (".models", "count_params"),
     "load_model": (".models", "load_model"),
@@ -86,6 +87,7 @@ __all__ = [
     "load_gpu",
     "load_model",
     "model_from_config",
+    "offload_splits",
     "plan",
     "precision_matrix",
     "user_calibration",

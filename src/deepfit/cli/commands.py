@@ -59,19 +59,7 @@ def memory(args: argparse.Namespace) -> int:
     if tiers is not None:
         data["kv_offload"] = tiers
     if api.load_engine(result.engine).layer_offload and result.gpus == 1:
-        options = [False, True] if model.arch.is_moe else [False]
-        data["llamacpp_offload"] = [
-            api.llamacpp_offload(
-                model,
-                gpu,
-                weights=result.weights_format,
-                context=result.context_tokens,
-                batch=result.batch,
-                kv_dtype=result.kv_dtype,
-                experts_on_host=moe,
-            ).to_dict()
-            for moe in options
-        ]
+        data["llamacpp_offload"] = [p.to_dict() for p in api.offload_splits(model, gpu, result)]
     render.emit(data, args.json, render.memory_view)
     return 0
 

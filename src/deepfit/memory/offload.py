@@ -20,6 +20,7 @@ from .formats import tensor_bytes
 from .kv import KvSpec, bytes_for_sequence, for_engine, load_kv_dtype
 from .layout import Layout
 from .overheads import overheads
+from .result import MemoryEstimate
 
 
 @dataclass(frozen=True)
@@ -99,3 +100,20 @@ def llamacpp_offload(
     host += sum(layer_gpu[i] for i in range(arch.num_layers) if i not in on_gpu_layers)
     gpu_bytes = used + fixed.activations + profile.overheads.non_torch_bytes if n else 0
     return OffloadPlan(n, arch.num_layers, experts_on_host, int(gpu_bytes), int(host), gpu_total)
+
+
+def offload_splits(model: Model, gpu: Gpu, est: MemoryEstimate) -> list[OffloadPlan]:
+    """llama.cpp's CPU+GPU splits for the deployment ``est`` describes: the most layers on the
+    GPU with the rest in host RAM, and for a MoE model also with the experts kept in host RAM."""
+    return [
+        llamacpp_offload(
+            model,
+            gpu,
+            weights=est.weights_format,
+            context=est.context_tokens,
+            batch=est.batch,
+            kv_dtype=est.kv_dtype,
+            experts_on_host=moe,
+        )
+        for moe in ([False, True] if model.arch.is_moe else [False])
+    ]

@@ -83,7 +83,7 @@ def answer(model: Model, q: Question, lang: str = "en") -> dict[str, Any]:
     out["matrix"] = _matrix(model, gpu, q, est, dp_attention)
     out["launch"] = _launch(model, gpu, q, est)
     if est.engine == "llamacpp" and est.gpus == 1 and not est.fits:
-        out["offload"] = _offload(model, gpu, est)
+        out["offload"] = [p.to_dict() for p in api.offload_splits(model, gpu, est)]
     return out
 
 
@@ -294,21 +294,3 @@ def _launch(model: Model, gpu: Gpu, q: Question, est: MemoryEstimate) -> dict[st
         "model_path_is_placeholder": settings["model_path_is_placeholder"],
         "notes": list(exp.notes),
     }
-
-
-def _offload(model: Model, gpu: Gpu, est: MemoryEstimate) -> list[dict[str, Any]]:
-    """llama.cpp's CPU+GPU split (as ``deepfit memory`` shows it): the most layers on the GPU,
-    the rest in host RAM; for a MoE model also with the experts kept in host RAM."""
-    options = [False, True] if model.arch.is_moe else [False]
-    return [
-        api.llamacpp_offload(
-            model,
-            gpu,
-            weights=est.weights_format,
-            context=est.context_tokens,
-            batch=est.batch,
-            kv_dtype=est.kv_dtype,
-            experts_on_host=moe,
-        ).to_dict()
-        for moe in options
-    ]
