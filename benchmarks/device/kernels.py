@@ -1,3 +1,4 @@
+# ruff: noqa: B023, F821  (each lambda runs at once inside its loop; `del` frees GPU memory)
 """Measure the kernel rates a decode step is made of, on one GPU.
 
 - HBM bandwidth: a large device-to-device copy (bytes read + written per second).
@@ -61,12 +62,25 @@ def main() -> int:
             f.write(json.dumps(r) + "\n")
         print(json.dumps(r), flush=True)
 
-    emit({"kind": "meta", "torch": torch.__version__, "gpu": torch.cuda.get_device_name(0) if dev == "cuda" else "cpu"})
+    emit(
+        {
+            "kind": "meta",
+            "torch": torch.__version__,
+            "gpu": torch.cuda.get_device_name(0) if dev == "cuda" else "cpu",
+        }
+    )
     n = (1 << 20) if a.smoke else (1 << 31)  # 2 GiB of bf16 each way
     src = torch.empty(n // 2, dtype=torch.bfloat16, device=dev).normal_()
     dst = torch.empty_like(src)
     t = _time(lambda: dst.copy_(src), dev)
-    emit({"kind": "copy", "bytes_moved": 2 * src.numel() * 2, "s": t, "bytes_per_s": 2 * src.numel() * 2 / t})
+    emit(
+        {
+            "kind": "copy",
+            "bytes_moved": 2 * src.numel() * 2,
+            "s": t,
+            "bytes_per_s": 2 * src.numel() * 2 / t,
+        }
+    )
     del src, dst
 
     shapes = [(4096, 14336), (14336, 4096), (8192, 28672), (28672, 8192)]  # each > 60 MB L2
@@ -80,14 +94,30 @@ def main() -> int:
         for m in ms:
             x = torch.empty(m, k, dtype=torch.bfloat16, device=dev).normal_()
             tb = _time(lambda: x @ w, dev)
-            rec: dict[str, object] = {"kind": "gemm", "m": m, "k": k, "n": nn, "bf16_s": tb,
-                                      "bf16_flops_per_s": 2 * m * k * nn / tb, "bf16_weight_bytes_per_s": 2 * k * nn / tb}
+            rec: dict[str, object] = {
+                "kind": "gemm",
+                "m": m,
+                "k": k,
+                "n": nn,
+                "bf16_s": tb,
+                "bf16_flops_per_s": 2 * m * k * nn / tb,
+                "bf16_weight_bytes_per_s": 2 * k * nn / tb,
+            }
             if w8 is not None and m % 16 == 0:
                 x8 = x.to(torch.float8_e4m3fn)
                 try:
-                    t8 = _time(lambda: torch._scaled_mm(x8, w8, scale_a=one, scale_b=one, out_dtype=torch.bfloat16), dev)
-                    rec.update(fp8_s=t8, fp8_flops_per_s=2 * m * k * nn / t8, fp8_weight_bytes_per_s=k * nn / t8)
-                except Exception as e:  # noqa: BLE001 - recorded, not hidden
+                    t8 = _time(
+                        lambda: torch._scaled_mm(
+                            x8, w8, scale_a=one, scale_b=one, out_dtype=torch.bfloat16
+                        ),
+                        dev,
+                    )
+                    rec.update(
+                        fp8_s=t8,
+                        fp8_flops_per_s=2 * m * k * nn / t8,
+                        fp8_weight_bytes_per_s=k * nn / t8,
+                    )
+                except Exception as e:
                     rec["fp8_error"] = f"{type(e).__name__}: {str(e)[:200]}"
             emit(rec)
         del w, w8
@@ -98,9 +128,11 @@ def main() -> int:
     wg = torch.empty(e_loc, h, 2 * f, dtype=torch.bfloat16, device=dev).normal_()
     wd = torch.empty(e_loc, f, h, dtype=torch.bfloat16, device=dev).normal_()
     gen = torch.Generator(device="cpu").manual_seed(0)
-    for tokens in ([1, 8] if a.smoke else [1, 4, 16, 64, 256, 1024]):
+    for tokens in [1, 8] if a.smoke else [1, 4, 16, 64, 256, 1024]:
         # each token picks 8 of 256 experts; those that land on this GPU's 32
-        picks = torch.stack([torch.randperm(256 if not a.smoke else 32, generator=gen)[:8] for _ in range(tokens)])
+        picks = torch.stack(
+            [torch.randperm(256 if not a.smoke else 32, generator=gen)[:8] for _ in range(tokens)]
+        )
         local = picks[picks < e_loc]
         counts = torch.bincount(local, minlength=e_loc).tolist()
         xs = [torch.empty(c, h, dtype=torch.bfloat16, device=dev).normal_() for c in counts]
@@ -114,8 +146,17 @@ def main() -> int:
         tm = _time(moe, dev)
         active = sum(1 for c in counts if c)
         wbytes = active * (h * 2 * f + f * h) * 2
-        emit({"kind": "moe_loop", "tokens": tokens, "experts_local": e_loc, "experts_hit": active,
-              "s": tm, "weight_bytes": wbytes, "weight_bytes_per_s": wbytes / tm})
+        emit(
+            {
+                "kind": "moe_loop",
+                "tokens": tokens,
+                "experts_local": e_loc,
+                "experts_hit": active,
+                "s": tm,
+                "weight_bytes": wbytes,
+                "weight_bytes_per_s": wbytes / tm,
+            }
+        )
     return 0
 
 

@@ -37,7 +37,16 @@ CASES: list[tuple[str, str, str, str, int, int, bool, int]] = [
     ("L1B-full-bf16-s4k-b4", "meta-llama--Llama-3.2-1B", "full", "bf16", 4096, 4, False, 0),
     ("Q1.5B-full-mixed-s2k-b8", "Qwen--Qwen2.5-1.5B", "full", "mixed", 2048, 8, False, 0),
     ("Q7B-full-bf16-s4k-b1-ckpt", "Qwen--Qwen2.5-7B", "full", "bf16", 4096, 1, True, 0),
-    ("L8B-full-bf16-s4k-b2-ckpt", "meta-llama--Meta-Llama-3.1-8B", "full", "bf16", 4096, 2, True, 0),
+    (
+        "L8B-full-bf16-s4k-b2-ckpt",
+        "meta-llama--Meta-Llama-3.1-8B",
+        "full",
+        "bf16",
+        4096,
+        2,
+        True,
+        0,
+    ),
     ("L8B-lora16-s4k-b2", "meta-llama--Meta-Llama-3.1-8B", "lora", "mixed", 4096, 2, False, 16),
     ("L8B-lora16-s4k-b4-ckpt", "meta-llama--Meta-Llama-3.1-8B", "lora", "mixed", 4096, 4, True, 16),
     ("Q3-8B-lora64-s2k-b8", "Qwen--Qwen3-8B", "lora", "mixed", 2048, 8, False, 64),
@@ -45,7 +54,16 @@ CASES: list[tuple[str, str, str, str, int, int, bool, int]] = [
 
 #: A second set near the memory edge (fit / out-of-memory verdicts) and at larger batches.
 CASES_EDGE: list[tuple[str, str, str, str, int, int, bool, int]] = [
-    ("L8B-full-mixed-s2k-b1-ckpt", "meta-llama--Meta-Llama-3.1-8B", "full", "mixed", 2048, 1, True, 0),
+    (
+        "L8B-full-mixed-s2k-b1-ckpt",
+        "meta-llama--Meta-Llama-3.1-8B",
+        "full",
+        "mixed",
+        2048,
+        1,
+        True,
+        0,
+    ),
     ("Q7B-full-bf16-s4k-b4-ckpt", "Qwen--Qwen2.5-7B", "full", "bf16", 4096, 4, True, 0),
     ("L8B-full-bf16-s4k-b2", "meta-llama--Meta-Llama-3.1-8B", "full", "bf16", 4096, 2, False, 0),
     ("Q3-8B-lora64-s2k-b4", "Qwen--Qwen3-8B", "lora", "mixed", 2048, 4, False, 64),
@@ -71,7 +89,9 @@ def _versions() -> dict[str, str]:
     }
 
 
-def run_case(case: tuple[str, str, str, str, int, int, bool, int], smoke: bool) -> dict[str, object]:
+def run_case(
+    case: tuple[str, str, str, str, int, int, bool, int], smoke: bool
+) -> dict[str, object]:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
@@ -101,7 +121,13 @@ def run_case(case: tuple[str, str, str, str, int, int, bool, int], smoke: bool) 
     if method == "lora":
         from peft import LoraConfig, get_peft_model
 
-        lcfg = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM")
+        lcfg = LoraConfig(
+            r=rank,
+            lora_alpha=2 * rank,
+            lora_dropout=0.05,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        )
         model = get_peft_model(model, lcfg)
         if ckpt:
             model.enable_input_require_grads()
@@ -176,7 +202,12 @@ def main() -> int:
             f.write(json.dumps(rec) + "\n")
         print(json.dumps({k: v for k, v in rec.items() if k != "step_times_s"}), flush=True)
         return 0
-    meta = {"case": "_meta", "date": datetime.now(UTC).isoformat(), "host": platform.node(), **_versions()}
+    meta = {
+        "case": "_meta",
+        "date": datetime.now(UTC).isoformat(),
+        "host": platform.node(),
+        **_versions(),
+    }
     with out.open("a") as f:
         f.write(json.dumps(meta) + "\n")
     print(json.dumps(meta), flush=True)
@@ -185,7 +216,9 @@ def main() -> int:
         if time.perf_counter() - t0 > a.budget_s:
             print(f"budget spent, skipped {c[0]}", flush=True)
             continue
-        cmd = [sys.executable, __file__, "--case", c[0], "--out", a.out] + (["--smoke"] if a.smoke else [])
+        cmd = [sys.executable, __file__, "--case", c[0], "--out", a.out] + (
+            ["--smoke"] if a.smoke else []
+        )
         subprocess.run(cmd, check=False, timeout=240)
     return 0
 
