@@ -34,6 +34,12 @@ def intra_node_bandwidth(gpu: Gpu) -> float:
     return nets["PCIe Gen5 x16" if gen5 else "PCIe Gen4 x16"]
 
 
+def scale_up_gpus(gpu: Gpu) -> int:
+    """GPUs that reach each other over the GPU's own scale-up link: the 72 of an NVL72 rack
+    (the catalogue's interconnect says "72-GPU domain"), else one node of 8."""
+    return 72 if "72-gpu" in gpu.interconnect.lower() else GPUS_PER_NODE
+
+
 def inter_node_bandwidth() -> float:
     """One-way per-GPU bandwidth between nodes: InfiniBand NDR, one 400 Gb/s HCA per GPU."""
     return _network_bandwidths()["InfiniBand NDR 400 Gb/s (1 HCA per GPU)"]
@@ -66,7 +72,8 @@ def step_comm(
     h = arch.hidden_size
     seconds = nbytes = 0.0
     calls = remote = 0
-    tp_bw = intra_node_bandwidth(gpu) if layout.tp <= GPUS_PER_NODE else inter_node_bandwidth()
+    domain = scale_up_gpus(gpu)
+    tp_bw = intra_node_bandwidth(gpu) if layout.tp <= domain else inter_node_bandwidth()
     if layout.tp > 1:
         # all-reduces per layer: after attention (none with DP attention, whose ranks hold
         # whole heads) and after a tensor-parallel MLP (none for experts placed by EP, whose
@@ -80,7 +87,7 @@ def step_comm(
         seconds += count * per / tp_bw
         nbytes += count * per
         calls += count
-        remote += count if layout.tp > GPUS_PER_NODE else 0
+        remote += count if layout.tp > domain else 0
     if layout.ep > 1:
         moes = [m for m in (arch.layers[i].moe for i in layers) if m is not None]
         moe_layers = moes
@@ -89,13 +96,13 @@ def step_comm(
         # k experts: ep * (1 - (1 - 1/ep)^k) ranks, (ep - 1)/ep of them remote
         ranks = layout.ep * (1 - (1 - 1 / layout.ep) ** k)
         per = 2 * tokens * ranks * h * act_bytes * (layout.ep - 1) / layout.ep
-        ep_bw = intra_node_bandwidth(gpu) if layout.ep <= GPUS_PER_NODE else inter_node_bandwidth()
+        ep_bw = intra_node_bandwidth(gpu) if layout.ep <= domain else inter_node_bandwidth()
         seconds += len(moe_layers) * per / ep_bw
         nbytes += len(moe_layers) * per
         calls += 2 * len(moe_layers)
-        remote += 2 * len(moe_layers) if layout.ep > GPUS_PER_NODE else 0
+        remote += 2 * len(moe_layers) if layout.ep > domain else 0
     if layout.pp > 1:
-        across_nodes = layout.tp * layout.pp > GPUS_PER_NODE
+        across_nodes = layout.tp * layout.pp > domain
         bw = inter_node_bandwidth() if across_nodes else intra_node_bandwidth(gpu)
         boundary = tokens * h * act_bytes / max(layout.tp, 1)
         seconds += boundary / bw
