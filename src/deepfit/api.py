@@ -16,10 +16,13 @@ if TYPE_CHECKING:
     from .models.checkpoint import CheckpointBytes
     from .perf import PerfEstimate, estimate_perf
     from .perf.calibration import Calibration
+    from .perf.disagg import DisaggEstimate, estimate_disagg
+    from .perf.disagg_pools import Pool
     from .perf.kv_offload import kv_offload
     from .perf.matrix import precision_matrix
     from .planner import PlanResult, SearchSpace, Targets
     from .planner import search as plan
+    from .planner.disagg import DisaggPlan, DisaggTargets, plan_disagg
     from .train import TrainEstimate, estimate_training
 
 #: public name -> (module, name there): imported on first use, so a command loads only the
@@ -45,6 +48,12 @@ _LAZY = {
     "estimate_perf": (".perf", "estimate_perf"),
     "precision_matrix": (".perf.matrix", "precision_matrix"),
     "kv_offload": (".perf.kv_offload", "kv_offload"),
+    "DisaggEstimate": (".perf.disagg", "DisaggEstimate"),
+    "estimate_disagg": (".perf.disagg", "estimate_disagg"),
+    "Pool": (".perf.disagg_pools", "Pool"),
+    "DisaggPlan": (".planner.disagg", "DisaggPlan"),
+    "DisaggTargets": (".planner.disagg", "DisaggTargets"),
+    "plan_disagg": (".planner.disagg", "plan_disagg"),
     "PlanResult": (".planner", "PlanResult"),
     "SearchSpace": (".planner", "SearchSpace"),
     "Targets": (".planner", "Targets"),
@@ -64,18 +73,23 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "DisaggEstimate",
+    "DisaggPlan",
+    "DisaggTargets",
     "Export",
     "ExportRequest",
     "MemoryEstimate",
     "OffloadPlan",
     "PerfEstimate",
     "PlanResult",
+    "Pool",
     "SearchSpace",
     "Targets",
     "TrainEstimate",
     "catalog_summary",
     "checkpoint_bytes",
     "count_params",
+    "estimate_disagg",
     "estimate_memory",
     "estimate_perf",
     "estimate_training",
@@ -89,6 +103,7 @@ __all__ = [
     "model_from_config",
     "offload_splits",
     "plan",
+    "plan_disagg",
     "precision_matrix",
     "user_calibration",
     "what_would_fit",

@@ -59,6 +59,7 @@ class _Only:
 #: commands registered by other modules, imported only when one of them runs
 _EXTERNAL = (
     (("train",), "train_cmd", "add_train_parser"),
+    (("disagg",), "disagg_cmd", "add_disagg_parser"),
     (("export",), "export_cmd", "add_export_parser"),
     (("bench", "calibrate", "monitor"), "measure_cmd", "add_measure_parsers"),
     (("eval",), "eval_cmd", "add_eval_parser"),

@@ -71,6 +71,10 @@ class DisaggEstimate:
         return f"{self.prefill.workers}P:{self.decode.workers}D"
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: SI units; an unbounded time (a saturated pool's queue) is null."""
+        return {k: _finite(v) for k, v in self._fields().items()}
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "model": self.model_id,
             "engine": self.engine,
@@ -99,6 +103,10 @@ class DisaggEstimate:
             "provenance": dict(self.provenance),
             "notes": list(self.notes),
         }
+
+
+def _finite(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 @dataclass(frozen=True)
