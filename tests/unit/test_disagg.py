@@ -27,7 +27,7 @@ BASH = shutil.which("bash")
 
 
 def _alpha(link: str) -> float:
-    path = resources.files("deepfit.perf").joinpath("data", "serving_terms.json")
+    path = resources.files("deepfit.perf").joinpath("data").joinpath("serving_terms.json")
     return float(json.loads(path.read_text())["collectives"][link]["value"])
 
 
