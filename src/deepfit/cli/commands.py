@@ -124,6 +124,11 @@ def validate(args: argparse.Namespace) -> int:
             "use the columns and names of deepfit's own throughput.csv; see --rows for why",
         )
     data = report.to_dict(by=args.by)
+    if not args.csv:
+        from ..perf.groundtruth_disagg import bundled_disagg_runs
+        from ..perf.validate_disagg import disagg_summary, validate_disagg
+
+        data["disaggregated"] = disagg_summary(validate_disagg(bundled_disagg_runs()))
     if not args.rows and not args.json:
         data["rows"] = []
     render.emit(data, args.json, render.validate_view)

@@ -471,6 +471,8 @@ def validate_view(data: dict[str, Any]) -> RenderableType:
         ", ".join(f["on_bound"]) or "none",
     )
     parts.append(factors)
+    if data.get("disaggregated"):
+        parts.append(_disagg_errors(data["disaggregated"]))
     if data["rows"]:
         rows = Table(title="Rows", title_justify="left")
         for col in ("row", "engine", "metric", "published", "deepfit", "provenance", "error"):
@@ -487,6 +489,27 @@ def validate_view(data: dict[str, Any]) -> RenderableType:
             )
         parts.append(rows)
     return Group(*parts)
+
+
+def _disagg_errors(data: dict[str, Any]) -> RenderableType:
+    """The disaggregated prefill/decode rows' errors, held-out and held-in, by metric."""
+    from rich.table import Table
+
+    title = f"disaggregated prefill/decode: {data['table']}, nothing fitted on them"
+    table = Table(title=title, title_justify="left")
+    for col in ("split / metric", "groups", "rows", "median", "p90", "bias"):
+        table.add_column(col, justify="left" if col in ("split / metric", "groups") else "right")
+    for split in ("held_out", "held_in"):
+        for name, st in data["summary"][split]["overall"].items():
+            table.add_row(
+                f"{split.replace('_', '-')} / {name}",
+                str(st["groups"]),
+                str(st["rows"]),
+                f"{st['median_ape']:.1%}",
+                f"{st['p90_ape']:.1%}",
+                f"{st['median_bias']:+.1%}",
+            )
+    return table
 
 
 def plan_view(data: dict[str, Any]) -> RenderableType:

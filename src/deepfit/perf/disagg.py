@@ -159,7 +159,9 @@ def _at_rate(pair: PoolPair, p: int, d: int, rate: float) -> tuple[float, float,
     mu = pre.prefill_requests_per_s
     rho = rate / (p * mu)
     wait = math.inf if rho >= 1.0 else rho / mu / (2.0 * (1.0 - rho))
-    ttft = pre.eff.request_overhead_s + pre.prefill_seconds + wait + tpot
+    # a prompt on an idle worker runs alone; on a busy one it shares a full batch
+    busy = min(rho, 1.0) * max(0.0, pre.prefill_batch_seconds - pre.prefill_seconds)
+    ttft = pre.eff.request_overhead_s + pre.prefill_seconds + busy + wait + tpot
     return ttft, tpot, wait, n
 
 

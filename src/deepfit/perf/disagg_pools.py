@@ -149,11 +149,21 @@ class Worker:
         )
         return seconds
 
-    @cached_property
+    @property
     def prefill_requests_per_s(self) -> float:
         """Prompts per second at full load: whole prompts batched up to the token budget
         per step (one chunk at a time when a prompt is longer), on every attention-DP rank;
         with pipeline stages the pace is one step of the slowest stage."""
+        return self._full_batch[0]
+
+    @property
+    def prefill_batch_seconds(self) -> float:
+        """Seconds from the start to the end of one full prefill batch (all its chunks and
+        pipeline stages): what a prompt takes when it shares a busy worker's batch."""
+        return self._full_batch[1]
+
+    @cached_property
+    def _full_batch(self) -> tuple[float, float]:
         s, eff = self.serving, self.eff
         budget = eff.max_batched_tokens
         per_step = max(1, budget // s.input_len)
@@ -161,7 +171,8 @@ class Worker:
         chunks = -(-s.input_len // tokens) if per_step == 1 else 1
         shape = StepShape(prefill_tokens=tokens, prefill_context=s.input_len / 2)
         step = pipeline_step(self.model.arch, self.gpu, self.fmt, self.kv, self.layout, eff, shape)
-        return self.layout.dp * per_step / (chunks * step.seconds)
+        rate = self.layout.dp * per_step / (chunks * step.seconds)
+        return rate, chunks * step.seconds * self.layout.pp
 
     # -- decode ---------------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ What a row means (from the notes): a closed loop of ``concurrency`` clients on a
 - ``throughput_per_gpu`` (input + output tokens) and ``interactivity_mean`` (1 / TPOT) repeat
   the rows above and are skipped as such.
 
-Skipped groups: disaggregated prefill/decode (one phase per node is not modelled),
+Skipped groups: disaggregated prefill/decode (validated apart, with their own pools and
+KV transfer: :mod:`deepfit.perf.groundtruth_disagg`),
 MTP speculative decoding (the recipes' draft length is not in the table and acceptance on
 random tokens is unknown), engines deepfit has no profile for (ATOM), models outside the
 catalogue.
@@ -63,7 +64,7 @@ def parse_ix_row(row: dict[str, str], models: dict[str, str]) -> PublishedRun:
 
 def _ix_deployment(row: dict[str, str], models: dict[str, str]) -> dict[str, object]:
     if row["disagg"].strip().lower() == "true":
-        raise Skip("disaggregated prefill/decode (one phase per node is not modelled)")
+        raise Skip("disaggregated prefill/decode: validated apart (groundtruth_disagg)")
     if row["spec_decoding"].strip().lower() != "none":
         raise Skip("MTP speculative decoding: draft length and acceptance are not in the table")
     metric = row["metric"]
