@@ -138,13 +138,19 @@ def _launch(args: argparse.Namespace, model: Any, prefill: Any, decode: Any) -> 
 
 
 def _ms(value: Any) -> str:
-    return "unbounded" if value is None else f"{value * 1e3:,.1f} ms"
+    if value is None:
+        return "unbounded"
+    return f"{value:,.1f} s" if value >= 10 else f"{value * 1e3:,.1f} ms"
+
+
+def _gpus(n: int) -> str:
+    return f"{n} GPU" if n == 1 else f"{n} GPUs"
 
 
 def _split_rows(est: dict[str, Any]) -> list[tuple[str, str]]:
     pre, dec, kv = est["prefill"], est["decode"], est["kv_transfer"]
     return [
-        ("split", f"{est['ratio']} on {est['gpus']} GPUs"),
+        ("split", f"{est['ratio']} on {_gpus(est['gpus'])}"),
         ("prefill pool", f"{pre['workers']} x TP{pre['parallel']['tp']} {pre['gpu']}"),
         ("decode pool", f"{dec['workers']} x TP{dec['parallel']['tp']} {dec['gpu']}"),
         ("KV transfer", f"{kv['request_bytes'] / 1e6:,.1f} MB in {_ms(kv['seconds'])}"),
@@ -175,7 +181,8 @@ def disagg_view(data: dict[str, Any]) -> RenderableType:
         table.add_column("aggregated")
         pool = agg["pool"]
         other = {
-            "split": f"{agg['replicas']} x TP{pool['parallel']['tp']} on {agg['gpus']} GPUs",
+            "split": f"{agg['replicas']} x TP{pool['parallel']['tp']} on {_gpus(agg['gpus'])}",
+            "requests/s": f"{agg['requests_per_s_per_replica'] * agg['replicas']:,.2f} at most",
             "TTFT": _ms(agg["ttft_s"]),
             "TPOT": _ms(agg["tpot_s"]),
             "source": agg["source"],

@@ -31,6 +31,7 @@ from .kv_transfer import KvTransfer, kv_link, kv_transfer
 
 _FIXED_POINT_STEPS = 30
 _BISECT_STEPS = 60
+_SATURATED = 0.95  # a pool at this share of its capacity or more is the bottleneck
 
 
 @dataclass(frozen=True)
@@ -195,10 +196,10 @@ def estimate_pair(
         if concurrency < 1:
             raise BadInputError("concurrency must be at least 1", "e.g. --concurrency 64")
         x, ttft, tpot, wait, n = _closed_loop(pair, p, d, concurrency, capacity, transfer.seconds)
-    if x >= capacity * (1 - 1e-6):
-        bottleneck = "prefill" if prefill_cap <= decode_cap else "decode"
-    else:
-        bottleneck = "none"
+    # the busier pool, once it runs at 95% of what it can take
+    use = {"prefill": x / prefill_cap, "decode": x / decode_cap}
+    busiest = max(use, key=lambda k: use[k])
+    bottleneck = busiest if use[busiest] >= _SATURATED else "none"
     for worker, name in ((pre, "prefill"), (dec, "decode")):
         if not worker.fits:
             why = worker.mem.reasons[0] if worker.mem.reasons else "see `deepfit memory`"

@@ -269,21 +269,25 @@ def plan_disagg(
     return DisaggPlan(targets, split, agg, verdict, reason, tried)
 
 
+def _n(gpus: int) -> str:
+    return "1 GPU" if gpus == 1 else f"{gpus} GPUs"
+
+
 def _verdict(split: DisaggEstimate | None, agg: AggregatedOption | None) -> tuple[str, str]:
     if split is None:
         assert agg is not None
         return "do not disaggregate", (
-            f"no prefill/decode split meets the targets; aggregated serving does on {agg.gpus} GPUs"
+            f"no prefill/decode split meets the targets; aggregated serving does on {_n(agg.gpus)}"
         )
     if agg is None:
         return "disaggregate", (
-            f"aggregated serving misses the targets; {split.ratio} on {split.gpus} GPUs meets them"
+            f"aggregated serving misses the targets; {split.ratio} on {_n(split.gpus)} meets them"
         )
     if agg.gpus <= split.gpus:
         return "do not disaggregate", (
-            f"aggregated serving meets the targets on {agg.gpus} GPUs, the best split "
+            f"aggregated serving meets the targets on {_n(agg.gpus)}, the best split "
             f"({split.ratio}) needs {split.gpus}"
         )
     return "disaggregate", (
-        f"{split.ratio} meets the targets on {split.gpus} GPUs; aggregated serving needs {agg.gpus}"
+        f"{split.ratio} meets the targets on {_n(split.gpus)}; aggregated serving needs {agg.gpus}"
     )
