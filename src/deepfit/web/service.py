@@ -235,7 +235,33 @@ def _distinct_gpus(names: list[str] | None) -> list[str] | None:
 
 
 def _plan(model: Model, targets: Targets, space: SearchSpace) -> dict[str, Any]:
-    return search(model, targets, space).to_dict()
+    data = search(model, targets, space).to_dict()
+    data["disaggregated"] = _disagg(model, targets, space, data)
+    return data
+
+
+def _disagg(
+    model: Model, targets: Targets, space: SearchSpace, data: dict[str, Any]
+) -> dict[str, Any] | None:
+    """With a rate and both latency targets: the P:D split against aggregated serving on the
+    chosen GPU (or the best plan's), as ``deepfit disagg`` answers it; None without them."""
+    from ..planner.disagg import DisaggTargets, plan_disagg
+
+    if targets.rate is None or targets.ttft_s is None or targets.tpot_s is None:
+        return None
+    gpu = (space.gpus or [p["gpu"] for p in data.get("plans", [])[:1]] or [None])[0]
+    if gpu is None:
+        return None
+    want = DisaggTargets(
+        targets.input_len, targets.output_len, targets.rate, targets.ttft_s, targets.tpot_s
+    )
+    try:
+        plan = plan_disagg(
+            model, want, prefill_gpu=gpu, max_gpus=space.max_gpus, engine=space.engine
+        )
+    except DeepfitError as err:
+        return {"gpu": gpu, "verdict": None, "reason": err.message}
+    return {"gpu": gpu, **plan.to_dict()}
 
 
 def export(

@@ -290,6 +290,7 @@
       (i) => i === 0 ? "best" : "");
     $("plan-why").textContent = res.plans.length ? T("why1", { why: res.plans[0].why }) : T("nothing");
     $("plan-why").className = res.plans.length ? "fits" : "nofit";
+    drawDisagg(res.disaggregated);
     $("pareto").innerHTML = res.chart_svg;
     const groups = {};
     for (const r of res.rejected) (groups[r.kind] = groups[r.kind] || []).push(r);
@@ -307,6 +308,19 @@
       det.append(ul);
       box.append(det);
     }
+  }
+
+  // the P:D split against aggregated serving (only asked with a rate and both targets)
+  function drawDisagg(d) {
+    let box = $("plan-disagg");
+    if (!box) {
+      box = el("p", "", { id: "plan-disagg", role: "status" });
+      $("plan-why").after(box);
+    }
+    box.hidden = !d;
+    if (!d) return;
+    box.textContent = T("disagg_line", { gpu: d.gpu, verdict: d.verdict || T("disagg_none"),
+      reason: d.reason });
   }
 
   // ---- compare GPUs ----
