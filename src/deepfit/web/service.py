@@ -249,9 +249,10 @@ def _disagg(
 
     if targets.rate is None or targets.ttft_s is None or targets.tpot_s is None:
         return None
-    gpu = (space.gpus or [p["gpu"] for p in data.get("plans", [])[:1]] or [None])[0]
-    if gpu is None:
+    chosen: list[str] = space.gpus or [p["gpu"] for p in data.get("plans", [])[:1]]
+    if not chosen:
         return None
+    gpu = chosen[0]
     want = DisaggTargets(
         targets.input_len, targets.output_len, targets.rate, targets.ttft_s, targets.tpot_s
     )
