@@ -104,3 +104,44 @@ def test_nothing_meets_the_targets_is_an_infeasible_error() -> None:
     model = api.load_model(MODEL)
     with pytest.raises(InfeasibleError):
         plan_disagg(model, DisaggTargets(8000, 300, 500.0, 0.1, 0.001), prefill_gpu=GPU, max_gpus=4)
+
+
+def test_two_gpu_types_minimise_dollars_like_a_brute_force() -> None:
+    """Prefill on H100, decode on H200: the objective is US$/hour at the catalogue's prices
+    (read here from the catalogue directly), and the KV cache crosses the network (two GPU
+    types never share an NVLink node)."""
+    from deepfit.hardware import list_instances
+
+    def cheapest(name: str) -> float:
+        gpu = api.load_gpu(name)
+        return min(
+            o.usd_per_gpu_hour
+            for o in list_instances()
+            if o.gpu is not None and o.gpu.name == gpu.name and o.usd_per_gpu_hour
+        )
+
+    price = {"H100": cheapest("H100"), "H200": cheapest("H200")}
+    model = api.load_model(MODEL)
+    targets = DisaggTargets(8000, 300, 10.0, 1.5, 0.015)
+    best: float | None = None
+    tps = (1, 2, 4, 8)
+    for tp_p, tp_d in itertools.product(tps, tps):
+        for p in range(1, MAX_GPUS // tp_p + 1):
+            for d in range(1, (MAX_GPUS - p * tp_p) // tp_d + 1):
+                est = estimate_disagg(
+                    model, Pool("H100", p, tp_p), Pool("H200", d, tp_d), input_len=8000,
+                    output_len=300, rate=10.0, engine="vllm",
+                )  # fmt: skip
+                assert est.transfer.link.kind == "infiniband"
+                if est.fits and est.ttft_s <= 1.5 and est.tpot_s <= 0.015:
+                    cost = p * tp_p * price["H100"] + d * tp_d * price["H200"]
+                    best = cost if best is None else min(best, cost)
+    assert best is not None
+    plan = plan_disagg(
+        model, targets, prefill_gpu="H100", decode_gpu="H200", max_gpus=MAX_GPUS, engine="vllm"
+    )
+    assert plan.objective == "US$/hour"
+    found = plan.disaggregated
+    assert found is not None
+    cost = found.prefill.gpus * price["H100"] + found.decode.gpus * price["H200"]
+    assert cost == pytest.approx(best, rel=1e-9)

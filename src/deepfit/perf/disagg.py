@@ -121,7 +121,8 @@ class PoolPair:
 
     def transfer(self, total_gpus: int) -> KvTransfer:
         tokens = self.prefill.serving.input_len
-        link = kv_link(self.decode.gpu, total_gpus, self.link)
+        one_type = self.prefill.gpu.name == self.decode.gpu.name
+        link = kv_link(self.decode.gpu, total_gpus, self.link, one_type)
         return kv_transfer(
             self.prefill.kv_request_bytes(tokens),
             self.prefill.kv_gpu_bytes(tokens),

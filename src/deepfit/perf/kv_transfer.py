@@ -90,15 +90,18 @@ def _network(name: str) -> tuple[float, str]:
     raise BadInputError(f"network {name!r} is not in the catalogue", "see `deepfit hardware`")
 
 
-def kv_link(gpu: Gpu, total_gpus: int, choice: str = "auto") -> KvLink:
-    """The link between the pools of ``total_gpus`` ``gpu``s: ``auto`` takes the scale-up
-    link when both pools fit in one NVLink domain, else the node's scale-out network."""
+def kv_link(gpu: Gpu, total_gpus: int, choice: str = "auto", one_type: bool = True) -> KvLink:
+    """The link between the pools of ``total_gpus`` ``gpu``s (the decode pool's GPU):
+    ``auto`` takes the scale-up link when both pools fit in one NVLink domain (and use one
+    GPU type: two types never share a node), else the node's scale-out network."""
     if choice not in LINK_CHOICES:
         raise BadInputError(f"KV link {choice!r} is not known", f"use one of {LINK_CHOICES}")
     scale_up = intra_node_link(gpu)
-    if choice == "nvlink" and scale_up == "pcie":
-        raise BadInputError(f"{gpu.name} has no NVLink / xGMI", "use --kv-link pcie or infiniband")
-    if choice == "nvlink" or (choice == "auto" and total_gpus <= nvlink_domain(gpu)):
+    if choice == "nvlink" and (scale_up == "pcie" or not one_type):
+        why = "two GPU types do not share" if not one_type else f"{gpu.name} has no"
+        raise BadInputError(f"{why} NVLink / xGMI", "use --kv-link infiniband or pcie")
+    inside = one_type and total_gpus <= nvlink_domain(gpu)
+    if choice == "nvlink" or (choice == "auto" and inside):
         return KvLink(
             gpu.interconnect or scale_up,
             scale_up,

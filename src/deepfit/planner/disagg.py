@@ -7,7 +7,8 @@ EP 1 or TP for MoE models, with and without data-parallel attention), and for ea
 smallest decode count ``D`` that meets the targets for each prefill count ``P``
 (:func:`~deepfit.perf.disagg.estimate_pair` at the open-loop rate; more workers on either
 side never hurt, so the first feasible ``D`` is the pair's best for that ``P``). The
-objective is the total GPU count, then TTFT, then TPOT.
+objective is the total GPU count (US$/hour from the catalogue's prices when the two pools
+use two GPU types), then TTFT, then TPOT.
 
 Aggregated: every layout that fits, with the most sequences per replica that still meet
 both targets (:func:`~deepfit.perf.api.estimate_perf`, chunked prefill mixed into decode
@@ -18,7 +19,7 @@ simpler to run.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from ..perf import estimate_perf
 from ..perf.comm import scale_up_gpus
 from ..perf.disagg import DisaggEstimate, PoolPair, estimate_pair
 from ..perf.disagg_pools import Pool, Serving, Worker
+from .cost import cloud_price
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class DisaggPlan:
     verdict: str  # "disaggregate" or "do not disaggregate"
     reason: str
     considered: int  # disaggregated (layout pair, P, D) points evaluated
+    objective: str = "GPUs"  # or "US$/hour" when the pools use two priced GPU types
 
     def to_dict(self) -> dict[str, Any]:
         t = self.targets
@@ -111,6 +114,7 @@ class DisaggPlan:
             "disaggregated": None if self.disaggregated is None else self.disaggregated.to_dict(),
             "aggregated": None if self.aggregated is None else self.aggregated.to_dict(),
             "considered": self.considered,
+            "objective": self.objective,
         }
 
 
@@ -140,50 +144,71 @@ def fitting_workers(model: Model, pools: Iterable[Pool], serving: Serving) -> li
     return out
 
 
-def _key(est: DisaggEstimate) -> tuple[float, float, float]:
-    return (est.gpus, est.ttft_s, est.tpot_s)
+def gpu_weights(names: set[str]) -> tuple[dict[str, float], str]:
+    """What one GPU of each type counts in the objective: 1 (the GPU count) for one type;
+    the catalogue's cheapest US$/GPU-hour when the pools use two types that both have one."""
+    ones = {n: 1.0 for n in names}
+    if len(names) == 1:
+        return ones, "GPUs"
+    prices = {n: cloud_price(load_gpu(n)) for n in names}
+    if any(p is None for p in prices.values()):
+        return ones, "GPUs (a GPU type has no price in the catalogue)"
+    return {n: p.usd_per_gpu_hour for n, p in prices.items() if p is not None}, "US$/hour"
+
+
+def split_cost(est: DisaggEstimate, weights: Mapping[str, float] | None = None) -> float:
+    w = weights or {}
+    pre, dec = est.prefill, est.decode
+    return pre.gpus * w.get(pre.gpu, 1.0) + dec.gpus * w.get(dec.gpu, 1.0)
 
 
 def best_split(
     prefill: list[Worker], decode: list[Worker], targets: DisaggTargets, max_gpus: int,
-    link: str = "auto",
+    link: str = "auto", weights: Mapping[str, float] | None = None,
 ) -> tuple[DisaggEstimate | None, int]:  # fmt: skip
-    """The feasible (layouts, P, D) with the fewest GPUs, and how many points were tried."""
+    """The feasible (layouts, P, D) of the least cost (GPUs, or US$/hour with ``weights``),
+    then TTFT, then TPOT, and how many points were tried."""
+    w = weights or {}
     best: DisaggEstimate | None = None
+    best_key = (math.inf, math.inf, math.inf)
     tried = 0
     for pre in prefill:
         for dec in decode:
             pair = PoolPair(pre, dec, link)
             gp, gd = pre.pool.gpus_per_worker, dec.pool.gpus_per_worker
+            cp, cd = gp * w.get(pre.pool.gpu, 1.0), gd * w.get(dec.pool.gpu, 1.0)
             p = 1
-            while p * gp + gd <= max_gpus:
+            while p * gp + gd <= max_gpus and p * cp + cd <= best_key[0]:
                 d = 1
-                while p * gp + d * gd <= max_gpus:
-                    if best is not None and p * gp + d * gd > best.gpus:
-                        break
+                while p * gp + d * gd <= max_gpus and p * cp + d * cd <= best_key[0]:
                     tried += 1
                     est = estimate_pair(pair, p, d, rate=targets.rate)
                     if targets.met(est.ttft_s, est.tpot_s):
-                        if best is None or _key(est) < _key(best):
-                            best = est
-                        break  # more decode workers only add GPUs
+                        key = (p * cp + d * cd, est.ttft_s, est.tpot_s)
+                        if key < best_key:
+                            best, best_key = est, key
+                        break  # more decode workers only add cost
                     d += 1
                 p += 1
     return best, tried
 
 
 def best_aggregated(
-    model: Model, gpus: list[str], targets: DisaggTargets, serving: Serving, max_gpus: int
-) -> AggregatedOption | None:
-    """The aggregated deployment with the fewest GPUs that meets the targets, if any."""
+    model: Model, gpus: list[str], targets: DisaggTargets, serving: Serving, max_gpus: int,
+    weights: Mapping[str, float] | None = None,
+) -> AggregatedOption | None:  # fmt: skip
+    """The aggregated deployment of the least cost that meets the targets, if any."""
+    w = weights or {}
     best: AggregatedOption | None = None
+    best_key = (math.inf, math.inf)
     for gpu in gpus:
         for worker in fitting_workers(model, worker_layouts(model, gpu, max_gpus), serving):
             option = _aggregated(model, worker, targets, serving)
             if option is None or option.gpus > max_gpus:
                 continue
-            if best is None or (option.gpus, option.ttft_s) < (best.gpus, best.ttft_s):
-                best = option
+            key = (option.gpus * w.get(gpu, 1.0), option.ttft_s)
+            if key < best_key:
+                best, best_key = option, key
     return best
 
 
@@ -256,8 +281,10 @@ def plan_disagg(
     serving = Serving(targets.input_len, targets.output_len, engine, weights, kv_dtype)
     pre = fitting_workers(model, worker_layouts(model, prefill_gpu, max_gpus), serving)
     dec = fitting_workers(model, worker_layouts(model, decode_gpu, max_gpus), serving)
-    split, tried = best_split(pre, dec, targets, max_gpus, link)
-    agg = best_aggregated(model, sorted({prefill_gpu, decode_gpu}), targets, serving, max_gpus)
+    per_gpu, objective = gpu_weights({prefill_gpu, decode_gpu})
+    split, tried = best_split(pre, dec, targets, max_gpus, link, per_gpu)
+    types = sorted({prefill_gpu, decode_gpu})
+    agg = best_aggregated(model, types, targets, serving, max_gpus, per_gpu)
     if split is None and agg is None:
         raise InfeasibleError(
             f"neither disaggregated nor aggregated serving meets TTFT <= {targets.ttft_s:g} s "
@@ -265,15 +292,20 @@ def plan_disagg(
             f"{max_gpus} GPUs or fewer",
             "raise --max-gpus, relax --ttft / --tpot, or lower --rate",
         )
-    verdict, reason = _verdict(split, agg)
-    return DisaggPlan(targets, split, agg, verdict, reason, tried)
+    verdict, reason = _verdict(split, agg, per_gpu, objective)
+    return DisaggPlan(targets, split, agg, verdict, reason, tried, objective)
 
 
 def _n(gpus: int) -> str:
     return "1 GPU" if gpus == 1 else f"{gpus} GPUs"
 
 
-def _verdict(split: DisaggEstimate | None, agg: AggregatedOption | None) -> tuple[str, str]:
+def _verdict(
+    split: DisaggEstimate | None,
+    agg: AggregatedOption | None,
+    weights: Mapping[str, float],
+    objective: str,
+) -> tuple[str, str]:
     if split is None:
         assert agg is not None
         return "do not disaggregate", (
@@ -283,7 +315,14 @@ def _verdict(split: DisaggEstimate | None, agg: AggregatedOption | None) -> tupl
         return "disaggregate", (
             f"aggregated serving misses the targets; {split.ratio} on {_n(split.gpus)} meets them"
         )
-    if agg.gpus <= split.gpus:
+    agg_cost, split_at = agg.gpus * weights.get(agg.pool.gpu, 1.0), split_cost(split, weights)
+    if objective == "US$/hour":
+        cheaper = agg_cost <= split_at
+        costs = f"US${agg_cost:,.2f}/h aggregated against US${split_at:,.2f}/h split"
+        return ("do not disaggregate" if cheaper else "disaggregate"), (
+            f"{costs} ({_n(agg.gpus)} aggregated, {split.ratio} on {_n(split.gpus)})"
+        )
+    if agg_cost <= split_at:
         return "do not disaggregate", (
             f"aggregated serving meets the targets on {_n(agg.gpus)}, the best split "
             f"({split.ratio}) needs {split.gpus}"
