@@ -186,7 +186,10 @@ def test_sglang_pd_scripts_run_with_every_word_quoted(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(BASH is None, reason="needs bash")
 def test_dynamo_vllm_scripts_run(tmp_path: Path) -> None:
-    model = api.load_model(LLAMA_8B)
+    trap = tmp_path / "trap"
+    trap.mkdir()
+    name = f"org/evil`touch {trap}/p1`'; touch {trap}/p2; '"
+    model = model_from_config(dict(TINY), name)
     exp = dynamo_vllm(model, Pool("H100", 1, 2), Pool("H100", 3, 1), Serving(1000, 200, "vllm"))
     bin_dir = _stubs(tmp_path)
     front = _run(exp.files["dynamo-frontend.sh"], tmp_path, bin_dir)
@@ -197,3 +200,5 @@ def test_dynamo_vllm_scripts_run(tmp_path: Path) -> None:
         assert argv[argv.index("--disaggregation-mode") + 1] == role
         assert argv[argv.index("--tensor-parallel-size") + 1] == tp
         assert "--port" not in argv and "--host" not in argv  # the frontend serves HTTP
+        assert argv[argv.index("--model") + 1] == name
+    assert not list(trap.iterdir())
