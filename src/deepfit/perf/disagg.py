@@ -149,22 +149,32 @@ def decode_running(worker: Worker, workers: int, rate: float) -> float:
     steps = max(1, worker.serving.output_len - 1)
     n = 1.0
     for _ in range(_FIXED_POINT_STEPS):
-        n = rate * steps * worker.tpot(max(1, math.ceil(n))) / workers
+        last, n = n, rate * steps * worker.tpot(max(1, math.ceil(n))) / workers
+        if math.ceil(n) == math.ceil(last):
+            break  # TPOT is priced at whole sequences: the next step gives the same n
     return n
 
 
-def _at_rate(pair: PoolPair, p: int, d: int, rate: float) -> tuple[float, float, float, float]:
-    """(TTFT without the transfer, TPOT, prefill wait, decode sequences per worker)."""
-    pre, dec = pair.prefill, pair.decode
-    n = decode_running(dec, d, rate)
-    tpot = dec.tpot(max(1, math.ceil(n)))
+def prefill_side(pair: PoolPair, p: int, rate: float) -> tuple[float, float]:
+    """(seconds from arrival to the prompt's last prefill step, of which the wait for a
+    slot) with ``p`` prefill workers at ``rate`` requests/s; the wait is infinite at or over
+    the pool's capacity."""
+    pre = pair.prefill
     mu = pre.prefill_requests_per_s
     rho = rate / (p * mu)
     wait = math.inf if rho >= 1.0 else rho / mu / (2.0 * (1.0 - rho))
     # a prompt on an idle worker runs alone; on a busy one it shares a full batch
     busy = min(rho, 1.0) * max(0.0, pre.prefill_batch_seconds - pre.prefill_seconds)
-    ttft = pre.eff.request_overhead_s + pre.prefill_seconds + busy + wait + tpot
-    return ttft, tpot, wait, n
+    return pre.eff.request_overhead_s + pre.prefill_seconds + busy + wait, wait
+
+
+def _at_rate(pair: PoolPair, p: int, d: int, rate: float) -> tuple[float, float, float, float]:
+    """(TTFT without the transfer, TPOT, prefill wait, decode sequences per worker)."""
+    dec = pair.decode
+    n = decode_running(dec, d, rate)
+    tpot = dec.tpot(max(1, math.ceil(n)))
+    prefill, wait = prefill_side(pair, p, rate)
+    return prefill + tpot, tpot, wait, n
 
 
 def estimate_pair(
@@ -252,6 +262,8 @@ def _closed_loop(
         _, _, tpot, wait, n = top
         return hi, clients / hi - steps * tpot, tpot, wait + (clients - top[0]) / hi, n
     for _ in range(_BISECT_STEPS):
+        if hi - lo <= 1e-9 * hi:
+            break
         mid = (lo + hi) / 2
         if implied(mid)[0] < clients:
             lo = mid

@@ -28,9 +28,12 @@ from ..hardware import load_gpu
 from ..models.loader import Model
 from ..perf import estimate_perf
 from ..perf.comm import scale_up_gpus
-from ..perf.disagg import DisaggEstimate, PoolPair, estimate_pair
+from ..perf.disagg import DisaggEstimate, PoolPair, estimate_pair, prefill_side
 from ..perf.disagg_pools import Pool, Serving, Worker
 from .cost import cloud_price
+
+#: The largest GPU budget searched (a few racks; the split search is P x D per layout pair).
+MAX_GPUS = 1024
 
 
 @dataclass(frozen=True)
@@ -177,8 +180,21 @@ def best_split(
             pair = PoolPair(pre, dec, link)
             gp, gd = pre.pool.gpus_per_worker, dec.pool.gpus_per_worker
             cp, cd = gp * w.get(pre.pool.gpu, 1.0), gd * w.get(dec.pool.gpu, 1.0)
-            p = 1
+            # bounds that skip only points that cannot meet the targets: no decode step is
+            # faster than with one sequence, no prompt faster than on an idle worker
+            fastest = dec.tpot(1)
+            # the KV transfer is never quicker than over the pools' own scale-up link
+            moved = min(pair.transfer(gp + gd).seconds, pair.transfer(max_gpus + 1).seconds)
+            fastest_after = fastest + moved
+            idle = prefill_side(pair, 1, 0.0)[0]
+            if fastest > targets.tpot_s or idle + fastest_after > targets.ttft_s:
+                continue
+            # fewer prefill workers than this cannot take the rate at all
+            p = max(1, math.floor(targets.rate / pre.prefill_requests_per_s) + 1)
             while p * gp + gd <= max_gpus and p * cp + cd <= best_key[0]:
+                if prefill_side(pair, p, targets.rate)[0] + fastest_after > targets.ttft_s:
+                    p += 1  # no decode count brings TTFT under the target with this P
+                    continue
                 d = 1
                 while p * gp + d * gd <= max_gpus and p * cp + d * cd <= best_key[0]:
                     tried += 1
@@ -188,6 +204,10 @@ def best_split(
                         if key < best_key:
                             best, best_key = est, key
                         break  # more decode workers only add cost
+                    if est.decode_running_per_worker <= 1 and est.transfer.link.kind != "pcie":
+                        # one sequence per worker already: more workers change only the
+                        # link, to the network, which is no faster than NVLink / xGMI
+                        break
                     d += 1
                 p += 1
     return best, tried
@@ -275,8 +295,8 @@ def plan_disagg(
     on the same GPU types (see the module docstring). Raises :class:`InfeasibleError` when
     neither meets the targets within ``max_gpus``."""
     targets.check()
-    if max_gpus < 2:
-        raise BadInputError("disaggregated serving needs at least 2 GPUs", "e.g. --max-gpus 16")
+    if not 2 <= max_gpus <= MAX_GPUS:
+        raise BadInputError(f"the GPU budget must be 2 to {MAX_GPUS:,} GPUs", "e.g. --max-gpus 64")
     decode_gpu = decode_gpu or prefill_gpu
     serving = Serving(targets.input_len, targets.output_len, engine, weights, kv_dtype)
     pre = fitting_workers(model, worker_layouts(model, prefill_gpu, max_gpus), serving)
