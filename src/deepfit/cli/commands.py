@@ -116,6 +116,8 @@ def validate(args: argparse.Namespace) -> int:
     from ..perf.published import bundled_runs
     from ..perf.validate import validate as run_validation
 
+    if args.disagg:
+        return _validate_disagg(args)
     runs = bundled_runs(Path(args.csv) if args.csv else None)
     report = run_validation(runs)
     if args.csv and not any(r.skip_reason is None for r in runs):
@@ -124,11 +126,22 @@ def validate(args: argparse.Namespace) -> int:
             "use the columns and names of deepfit's own throughput.csv; see --rows for why",
         )
     data = report.to_dict(by=args.by)
-    if not args.csv:
-        from ..perf.groundtruth_disagg import bundled_disagg_runs
-        from ..perf.validate_disagg import disagg_summary, validate_disagg
+    if not args.rows and not args.json:
+        data["rows"] = []
+    render.emit(data, args.json, render.validate_view)
+    return 0
 
-        data["disaggregated"] = disagg_summary(validate_disagg(bundled_disagg_runs()))
+
+def _validate_disagg(args: argparse.Namespace) -> int:
+    """``validate --disagg``: InferenceX's disaggregated rows (docs/disaggregated.md)."""
+    from ..perf.groundtruth_disagg import bundled_disagg_runs
+    from ..perf.validate_disagg import disagg_summary, validate_disagg
+
+    if args.csv:
+        raise BadInputError("--disagg checks the bundled InferenceX rows", "drop --csv")
+    report = validate_disagg(bundled_disagg_runs())
+    data = report.to_dict(by=args.by)
+    data["disaggregated"] = disagg_summary(report)
     if not args.rows and not args.json:
         data["rows"] = []
     render.emit(data, args.json, render.validate_view)

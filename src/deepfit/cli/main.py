@@ -216,6 +216,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("--rows", action="store_true", help="list every row, not just the summary")
     p.add_argument(
+        "--disagg",
+        action="store_true",
+        help="the disaggregated prefill/decode rows of InferenceX instead (docs/disaggregated.md)",
+    )
+    p.add_argument(
         "--by",
         choices=("engine", "gpu", "metric"),
         default="engine",
