@@ -202,3 +202,17 @@ def test_dynamo_vllm_scripts_run(tmp_path: Path) -> None:
         assert "--port" not in argv and "--host" not in argv  # the frontend serves HTTP
         assert argv[argv.index("--model") + 1] == name
     assert not list(trap.iterdir())
+
+
+def test_nvl72_keeps_wide_expert_parallelism_on_nvlink() -> None:
+    """An NVL72 rack is one NVLink domain of 72 GPUs (gpus.csv: "72-GPU domain"): EP32 stays
+    on NVLink there, while on 8-GPU H100 nodes it crosses InfiniBand."""
+    from deepfit.memory.layout import Layout
+    from deepfit.perf.comm import step_comm
+
+    arch = api.load_model("deepseek-ai/DeepSeek-R1").arch
+    layout = Layout(tp=32, ep=32, attention_dp=True)
+    rack = step_comm(arch, api.load_gpu("GB200"), layout, range(arch.num_layers), 64)
+    hgx = step_comm(arch, api.load_gpu("H100"), layout, range(arch.num_layers), 64)
+    assert rack.remote == 0 and hgx.remote > 0
+    assert rack.seconds < hgx.seconds
