@@ -56,6 +56,24 @@ def _longest(model: Model, kv: KvSpec, s: StageMemory, block: int, cap: int) -> 
     return largest_satisfying(fits, cap)
 
 
+def _tokens_held(model: Model, kv: KvSpec, s: StageMemory, ctx: int) -> int:
+    """Tokens of context this stage's pool holds as sequences of ``ctx`` tokens. Window,
+    chunk and the sliding part of compressed layers (DeepSeek-V4) keep at most their window
+    per sequence, so past it a long sequence costs only its growing parts; the engine's own
+    count (``capacity_tokens``: every layer at the full rate, as vLLM logs it) is the floor,
+    reached when sequences are shorter than any window."""
+    seq = s.sequence_bytes(model.arch, kv, ctx)
+    if seq <= 0 or s.kv_pool <= 0:
+        return s.capacity_tokens
+    whole = int(s.kv_pool // seq)
+    rest = s.kv_pool - whole * seq
+
+    def fits(n: int) -> bool:
+        return s.sequence_bytes(model.arch, kv, n) <= rest
+
+    return max(s.capacity_tokens, whole * ctx + largest_satisfying(fits, ctx))
+
+
 def estimate_memory(
     model: Model,
     gpu: Gpu,
@@ -181,7 +199,7 @@ def memory_of(
         shortfall_bytes=shortfall,
         max_context_tokens=min(longest, cap),
         max_concurrency=max(concurrency, 0),
-        kv_capacity_tokens=min(s.capacity_tokens for s in stages),
+        kv_capacity_tokens=min(_tokens_held(model, kv, s, ctx) for s in stages),
         model_max_context=arch.max_position_embeddings,
         stages=tuple(stages),
         extras=dep.extras if dep.extras.any else None,
