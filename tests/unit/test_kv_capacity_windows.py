@@ -40,3 +40,23 @@ def test_short_sequences_keep_the_engines_full_rate_count() -> None:
     est = estimate_memory(model, load_gpu("H100"), kv_dtype="bf16", context=8)
     pool = est.stages[0].kv_pool
     assert est.kv_capacity_tokens == int(pool // FULL_RATE) // 16 * 16
+
+
+def test_plain_window_models_keep_the_engines_logged_count() -> None:
+    """vLLM logs a Gemma-style pool at every layer's full rate (tests/validation/
+    test_hybrid_kv_vllm.py); long sequences do not change that count."""
+    cfg = {
+        "model_type": "gemma3_text",
+        "hidden_size": 32,
+        "num_hidden_layers": 6,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "head_dim": 8,
+        "intermediate_size": 16,
+        "sliding_window": 16,
+        "sliding_window_pattern": 6,
+        "vocab_size": 10,
+    }
+    est = estimate_memory(model_from_config(cfg), load_gpu("H100"), kv_dtype="bf16", context=4096)
+    pool = est.stages[0].kv_pool
+    assert est.kv_capacity_tokens == int(pool // (6 * 2 * 8 * 2)) // 16 * 16

@@ -57,19 +57,25 @@ def _longest(model: Model, kv: KvSpec, s: StageMemory, block: int, cap: int) -> 
 
 
 def _tokens_held(model: Model, kv: KvSpec, s: StageMemory, ctx: int) -> int:
-    """Tokens of context this stage's pool holds as sequences of ``ctx`` tokens. Window,
-    chunk and the sliding part of compressed layers (DeepSeek-V4) keep at most their window
-    per sequence, so past it a long sequence costs only its growing parts; the engine's own
-    count (``capacity_tokens``: every layer at the full rate, as vLLM logs it) is the floor,
-    reached when sequences are shorter than any window."""
-    seq = s.sequence_bytes(model.arch, kv, ctx)
+    """Tokens of context this stage's pool holds as sequences of ``ctx`` tokens.
+
+    DeepSeek-V4's layers each keep a fixed window of uncompressed entries beside the
+    compressed ones that grow with the context; engines count such a pool by its growing
+    entries (SGLang's ``DSV4PoolConfigurator``: full tokens = budget / bytes per full token,
+    the window side pool a fraction of it), so past the window a sequence costs its window
+    once. Other window models keep the engine's own count (``capacity_tokens``: every layer
+    at the full rate, as vLLM logs it for Gemma 3 and Llama 4), which is also the floor."""
+    arch = model.arch
+    if not any(arch.layers[i].attention.compressed for i in s.layers):
+        return s.capacity_tokens
+    seq = s.sequence_bytes(arch, kv, ctx)
     if seq <= 0 or s.kv_pool <= 0:
         return s.capacity_tokens
     whole = int(s.kv_pool // seq)
     rest = s.kv_pool - whole * seq
 
     def fits(n: int) -> bool:
-        return s.sequence_bytes(model.arch, kv, n) <= rest
+        return s.sequence_bytes(arch, kv, n) <= rest
 
     return max(s.capacity_tokens, whole * ctx + largest_satisfying(fits, ctx))
 
