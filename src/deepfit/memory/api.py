@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._bisect import largest_satisfying
-from ..errors import BadInputError
+from ..errors import BadInputError, NotSupportedError
 from ..hardware import Gpu
 from ..models.loader import Model
 from ..units import GiB
 from .device import visible_memory_bytes
 from .estimate import StageMemory, effective_fraction, stage_memories
-from .formats import WeightFormat, checkpoint_native_format, load_format, weight_bytes
+from .formats import (
+    WeightFormat,
+    checkpoint_native_format,
+    format_names,
+    load_format,
+    weight_bytes,
+)
 from .kv import KvSpec, bytes_per_token, for_engine
 from .layout import Layout, make_layout
 from .ledger import Extras
@@ -25,13 +31,23 @@ _DTYPE_FORMATS = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}
 
 
 def resolve_format(model: Model, name: str) -> WeightFormat:
-    """``auto`` is the checkpoint as published (its quantization_config, else torch_dtype)."""
-    if name.strip().lower() != "auto":
-        return load_format(name)
-    native = checkpoint_native_format(model.arch)
-    if native is not None:
-        return native
-    return load_format(_DTYPE_FORMATS.get(model.arch.torch_dtype or "", "bf16"))
+    """``auto`` is the checkpoint as published (its quantization_config, else torch_dtype);
+    so is the name of that derived format (a compressed-tensors mix, a GPTQ group size),
+    which a result's ``weights_format`` carries and callers hand back."""
+    key = name.strip().lower()
+    if key == "auto":
+        native = checkpoint_native_format(model.arch)
+        if native is not None:
+            return native
+        return load_format(_DTYPE_FORMATS.get(model.arch.torch_dtype or "", "bf16"))
+    if key not in format_names():
+        try:
+            native = checkpoint_native_format(model.arch)
+        except NotSupportedError:
+            native = None
+        if native is not None and native.name == key:
+            return native
+    return load_format(name)
 
 
 def _total(s: StageMemory, budget_engine: bool) -> int:
