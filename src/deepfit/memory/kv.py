@@ -304,7 +304,9 @@ def _sglang_pool_share(
     sizes the full pool at budget / (F + r S) tokens, F and S the bytes per token of the full
     and window layers, and the window pool at r times as many; a sequence takes ``tokens``
     of the first and at most its window of the second, so the pool that fills first binds:
-    (F + r S) x max(tokens, min(tokens, window) / r)."""
+    (F + r S) x max(tokens, min(tokens, window) / r). (``SWAChunkCapPoolConfigurator``, which
+    SGLang picks only with an explicit --max-running-requests and the radix cache off, sizes
+    the window pool from that cap instead; it is not modelled.)"""
     ratio = spec.swa_pool_ratio or 1.0
     cell = sum(rate for _, rate in groups)
     window = max(w for w, _ in groups if w is not None)
