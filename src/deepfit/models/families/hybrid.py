@@ -102,7 +102,7 @@ def _hybrid(r: ConfigReader, moe_rule: str) -> FamilyParse:
         else:
             layers.append(Layer(attention=att, mlp=Mlp(r.integer("intermediate_size"))))
     n_linear = sum(la.attention.linear is not None for la in layers)
-    notes = (
+    notes: tuple[str, ...] = (
         f"{n_linear} Gated DeltaNet layers (a fixed state per sequence) and "
         f"{n - n_linear} gated full-attention layers",
     )
