@@ -29,7 +29,7 @@ from .layout import GPUS_PER_NODE, TrainLayout, make_train_layout
 from .lora import lora_params
 from .methods import Method, Offload, Recompute
 from .mfu import MfuFit, mfu_for, term
-from .peak import Peak, act_shape, nvml_bytes, peak_memory, reserved_bytes
+from .peak import Peak, act_shape, autocast_fp32, nvml_bytes, peak_memory, reserved_bytes
 from .states import ModelStates, Recipe, model_states
 from .timing import StepInput, StepTime, compute_peak, micro_batches, step_time
 
@@ -270,6 +270,7 @@ def estimate_training(
         arch, gpus, tp=tp, pp=pp, ep=ep, zero=zero, offload=offload, hybrid=hybrid
     )
     states = _gathered_frozen_base(model_states(arch, lay, recipe), lay, recipe, rt)
+    states = _autocast_states(states, lay, recipe, rt)
     adapters = lora_params(arch, recipe.lora) if recipe.method is not Method.FULL else 0
     flops = flops_per_token(arch, w.seq_len, recipe.method, adapters, w.recompute, w.flash)
     if w.recompute is Recompute.SELECTIVE and rt.framework is Framework.FSDP:
@@ -336,6 +337,25 @@ def _gathered_frozen_base(
         return states
     whole = states.slice_weight_bytes * (1 + 1 / lay.dp)
     return replace(states, weights_bytes=max(states.weights_bytes, round(whole)))
+
+
+def _autocast_states(
+    states: ModelStates, lay: TrainLayout, recipe: Recipe, rt: Runtime
+) -> ModelStates:
+    """Autocast over fp32 weights (:func:`.peak.autocast_fp32`): the fp32 master copy is the
+    model's weights and the gradients are fp32 too; the bytes per parameter stay 16."""
+    if not autocast_fp32(recipe, rt) or lay.offload is not Offload.NONE:
+        return states
+    opt = recipe.optimizer.spec
+    widen = (opt.master_bytes - opt.weight_bytes) * states.slice_trainable_params
+    shard = lay.dp if lay.zero >= 1 else 1
+    return replace(
+        states,
+        weights_bytes=states.weights_bytes + round(widen / (lay.dp if lay.zero >= 3 else 1)),
+        gradients_bytes=states.gradients_bytes + round(widen / (lay.dp if lay.zero >= 2 else 1)),
+        optimizer_bytes=states.optimizer_bytes
+        - round(opt.master_bytes * states.slice_trainable_params / shard),
+    )
 
 
 def _notes(recipe: Recipe, lay: TrainLayout, fit: MfuFit) -> tuple[str, ...]:
