@@ -22,6 +22,7 @@ from typing import Any
 from ..hardware import Gpu
 from ..memory.device import visible_memory_bytes
 from ..models import Model
+from ..models.architecture import Architecture
 from .cost import GpuPrice, cheapest_price
 from .flops import TokenFlops, flops_per_token
 from .framework import THIN_MARGIN, Framework, Runtime, default_framework
@@ -32,6 +33,7 @@ from .mfu import MfuFit, mfu_for, term
 from .peak import Peak, act_shape, autocast_fp32, nvml_bytes, peak_memory, reserved_bytes
 from .states import ModelStates, Recipe, model_states
 from .timing import StepInput, StepTime, compute_peak, micro_batches, step_time
+from .traffic import step_traffic
 
 
 @dataclass(frozen=True)
@@ -297,6 +299,7 @@ def estimate_training(
         dp_shares_nics=spec.dp_shares_nics,
     )
     m = micro_batches(step_in, lay)
+    step_in = replace(step_in, traffic_bytes=_traffic(arch, recipe, rt, w, lay, states, m))
     shape = act_shape(arch, lay, w.seq_len, w.micro_batch, w.flash, recipe, rt)
     peak = peak_memory(arch, lay, states, recipe, shape, w.recompute, rt, m)
     beyond = peak.transient - states.gradients_bytes
@@ -337,6 +340,17 @@ def _gathered_frozen_base(
         return states
     whole = states.slice_weight_bytes * (1 + 1 / lay.dp)
     return replace(states, weights_bytes=max(states.weights_bytes, round(whole)))
+
+
+def _traffic(arch: Architecture, recipe: Recipe, rt: Runtime, w: Workload, lay: TrainLayout,
+             states: ModelStates, m: int) -> float:  # fmt: skip
+    """Bytes one GPU streams per step outside the matmuls (:mod:`.traffic`)."""
+    tokens = m * w.seq_len * w.micro_batch / max(lay.pp, 1)  # per GPU of a pipeline
+    opt_params = states.slice_trainable_params / (lay.dp if lay.zero >= 1 else 1)
+    return step_traffic(
+        arch, recipe, rt, w.recompute, tokens, m, states.slice_trainable_params, opt_params,
+        lay.tp, lay.offload, autocast_fp32(recipe, rt),
+    )  # fmt: skip
 
 
 def _autocast_states(

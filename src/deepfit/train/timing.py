@@ -4,8 +4,10 @@ communication that compute cannot hide.
 Assumptions (all times in seconds, bytes in bytes):
 
 * Compute: hardware FLOPs of the step (recomputation included) / (GPUs x utilization x
-  dense 16-bit peak); the utilization is fitted per GPU generation and model width
-  (:mod:`.mfu`). FP8 training is ``fp8_matmul_gain`` faster.
+  dense 16-bit peak); the utilization is fitted per GPU generation (:mod:`.mfu`). FP8
+  training is ``fp8_matmul_gain`` faster. Memory-bound work the utilization does not
+  scale with (the optimizer step, the loss over the vocabulary, PEFT's adapters, autocast's
+  casts) is counted in bytes and timed at the HBM bandwidth (:mod:`.traffic`).
 * Pipeline: idle fraction ``(pp - 1) / m`` with ``m`` micro-batches per step (1F1B);
   ``(pp - 1) / (m v)`` with ``v`` virtual stages per GPU (Megatron's interleaved
   schedule); none with a zero-bubble schedule (ZB-V / DualPipe fill the bubble with
@@ -62,6 +64,7 @@ class StepTime:
     dp_comm_s: float  # total; the framework hides part of it behind compute
     offload_s: float
     dp_overlap: float = 0.0
+    memory_bound_s: float = 0.0  # optimizer step, loss, adapters, casts (:mod:`.traffic`)
 
     @property
     def exposed_dp_s(self) -> float:
@@ -72,6 +75,7 @@ class StepTime:
     def seconds(self) -> float:
         return (
             self.compute_s
+            + self.memory_bound_s
             + self.bubble_s
             + self.tp_comm_s
             + self.ep_comm_s
@@ -85,6 +89,7 @@ class StepTime:
             "micro_batches": self.micro_batches,
             "seconds": self.seconds,
             "compute_s": self.compute_s,
+            "memory_bound_s": self.memory_bound_s,
             "pipeline_bubble_s": self.bubble_s,
             "tp_comm_s": self.tp_comm_s,
             "ep_comm_s": self.ep_comm_s,
@@ -111,6 +116,7 @@ class StepInput:
     speedup: float = 1.0  # FP8 training over 16-bit
     zero3_gathers: int = 2  # parameter all-gathers per micro-batch under ZeRO-3 / FSDP
     dp_shares_nics: bool = True  # data-parallel rings spread over all of a node's NICs
+    traffic_bytes: float = 0.0  # per GPU and step, outside the matmuls (:mod:`.traffic`)
 
 
 #: Scale-out network of a GPU generation's clusters (one HCA per GPU), by catalogue name.
@@ -238,4 +244,16 @@ def step_time(
         dp_comm_s=_dp_comm(states, lay, m, gpu, step),
         offload_s=_offload(states, lay, m, gpu),
         dp_overlap=step.dp_overlap,
+        memory_bound_s=_memory_bound(gpu, step.traffic_bytes),
     )
+
+
+def _memory_bound(gpu: Gpu, traffic_bytes: float) -> float:
+    """Seconds of streaming work at :data:`.traffic.HBM_EFFICIENCY` of the HBM bandwidth
+    (none when the catalogue has no bandwidth for the GPU)."""
+    from .traffic import HBM_EFFICIENCY
+
+    bandwidth = gpu.mem_bandwidth_bytes_per_s
+    if not isinstance(bandwidth, float | int) or not bandwidth:
+        return 0.0
+    return traffic_bytes / (HBM_EFFICIENCY * float(bandwidth))
