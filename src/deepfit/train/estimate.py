@@ -278,7 +278,11 @@ def estimate_training(
     if w.recompute is Recompute.SELECTIVE and rt.framework is Framework.FSDP:
         # torchtitan's selective AC recomputes every other layer whole
         full = flops_per_token(arch, w.seq_len, recipe.method, adapters, Recompute.FULL)
-        flops = TokenFlops(flops.model, (flops.hardware + full.hardware) / 2)
+        flops = TokenFlops(
+            flops.model,
+            (flops.hardware + full.hardware) / 2,
+            (flops.attention + full.attention) / 2,
+        )
     fit = mfu_for(gpu)
     spec = rt.framework.spec
     step_in = StepInput(
@@ -297,6 +301,8 @@ def estimate_training(
         if rt.framework is Framework.DEEPSPEED and w.recompute is Recompute.FULL
         else 2,
         dp_shares_nics=spec.dp_shares_nics,
+        attention_flops_per_token=flops.attention,
+        attention_mfu=fit.attention_utilization,
     )
     m = micro_batches(step_in, lay)
     step_in = replace(step_in, traffic_bytes=_traffic(arch, recipe, rt, w, lay, states, m))

@@ -4,7 +4,9 @@ communication that compute cannot hide.
 Assumptions (all times in seconds, bytes in bytes):
 
 * Compute: hardware FLOPs of the step (recomputation included) / (GPUs x utilization x
-  dense 16-bit peak); the utilization is fitted per GPU generation (:mod:`.mfu`). FP8
+  dense 16-bit peak); the utilization is fitted per GPU generation (:mod:`.mfu`), the
+  attention core's (flash attention's score and value matmuls, half of them run under the
+  causal mask) apart from the rest. FP8
   training is ``fp8_matmul_gain`` faster. Memory-bound work the utilization does not
   scale with (the optimizer step, the loss over the vocabulary, PEFT's adapters, autocast's
   casts) is counted in bytes and timed at the HBM bandwidth (:mod:`.traffic`).
@@ -49,6 +51,9 @@ from .methods import Offload, Recompute
 from .states import ModelStates
 
 ACT_BYTES = 2
+#: The share of the attention score and value matmuls a causal flash-attention kernel runs
+#: (MFU counts them whole, as PaLM does; the kernel skips the blocks above the diagonal).
+CAUSAL_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,8 @@ class StepInput:
     zero3_gathers: int = 2  # parameter all-gathers per micro-batch under ZeRO-3 / FSDP
     dp_shares_nics: bool = True  # data-parallel rings spread over all of a node's NICs
     traffic_bytes: float = 0.0  # per GPU and step, outside the matmuls (:mod:`.traffic`)
+    attention_flops_per_token: float = 0.0  # the attention core's share of the hardware FLOPs
+    attention_mfu: float = 0.0  # its utilization (:mod:`.mfu`); 0: the layers' ``mfu``
 
 
 #: Scale-out network of a GPU generation's clusters (one HCA per GPU), by catalogue name.
@@ -227,7 +234,11 @@ def step_time(
     m = micro_batches(step, lay)
     tokens = m * step.seq_len * step.micro_batch * lay.dp
     peak = compute_peak(gpu)
-    compute = step.hardware_flops_per_token * tokens / (lay.gpus * step.mfu * peak)
+    attn = step.attention_flops_per_token
+    per_token = (step.hardware_flops_per_token - attn) / step.mfu
+    # flash attention skips the blocks the causal mask hides: it runs half the counted FLOPs
+    per_token += CAUSAL_SHARE * attn / (step.attention_mfu or step.mfu)
+    compute = per_token * tokens / (lay.gpus * peak)
     compute /= step.speedup
     bubble = 0.0 if step.zero_bubble else compute * (lay.pp - 1) / (m * step.virtual_stages)
     tp_s, ep_s = _layer_comm(arch, lay, step, gpu, m)
