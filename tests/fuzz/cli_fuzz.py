@@ -260,7 +260,7 @@ def bounded_runtime(tmp: Path) -> Iterator[None]:
         os.environ.update(saved[2])
 
 
-def run_case(argv: list[str], limit_s: float) -> tuple[Finding | None, float, object]:
+def run_case(argv: list[str], limit_s: float | None) -> tuple[Finding | None, float, object]:
     from deepfit.cli.main import main
 
     err, out = io.StringIO(), io.StringIO()
@@ -282,7 +282,7 @@ def run_case(argv: list[str], limit_s: float) -> tuple[Finding | None, float, ob
         why = "internal error"
     elif code not in allowed:
         why = f"exit {code}"
-    elif seconds > limit_s:
+    elif limit_s is not None and seconds > limit_s:
         why = f"took {seconds:.1f} s"
     elif code == 2 and not text.strip():
         why = "exit 2 without a message"
@@ -292,7 +292,7 @@ def run_case(argv: list[str], limit_s: float) -> tuple[Finding | None, float, ob
 def fuzz(
     cases: int,
     seed: int,
-    limit_s: float = 10.0,
+    limit_s: float | None = 10.0,
     budget_s: float | None = None,
     log: Path | None = None,
 ) -> dict[str, Any]:

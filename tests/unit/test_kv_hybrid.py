@@ -194,4 +194,4 @@ def test_llamacpp_window_cache_holds_a_ubatch_more_padded_to_256() -> None:
     # 16 + 512 = 528 -> 768 cells; beyond that the window layers stop growing
     assert bytes_for_sequence(arch, spec, 5000) == (2 * 768 + 2 * 5000) * per_layer
     assert bytes_for_sequence(arch, spec, 600) == 4 * 600 * per_layer
-    assert for_engine(BF16, "sglang") == BF16
+    assert for_engine(BF16, "transformers") == BF16

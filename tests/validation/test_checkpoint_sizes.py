@@ -20,7 +20,10 @@ Published numbers not used, and why:
 * TheBloke Mixtral-8x7B Q4_K_M (Dec 2023, 26.44 GB): made by an experimental llama.cpp PR
   before ffn_down of MoE layers followed ``use_more_bits``; a newer file is used instead.
 * Llama-2-70B GGUF: only a rounded "40.0GB" in a third-party app list was found.
-* gpt-oss-120b MXFP4 (M0381), Mistral-Small-3.1 W8A8 (M0283): models not in the catalogue.
+* gpt-oss-120b MXFP4 (M0381): vLLM's Hopper re-layout, not the file, is what it logs; checked
+  in test_memory_groundtruth.py. Mistral-Small-3.1 W8A8 (M0283): not in the catalogue.
+* Kimi-K2.5's INT4 mix (routed experts only) has no format name of its own; its published
+  tensor list is checked in test_bundled_2026_models.py.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ of shared/groundtruth/memory.csv with its sources).
   within 5%, total within 5%. vLLM's overhead terms were fitted on the even-numbered
   configs (held in, ``tools/calibrate_memory.py``); odd-numbered ones are held out and must
   meet the same bars.
-- Any engine or version: logged weights of a covered model within 2% (5% for 4-bit), and
+- Any engine or version: logged weights of a covered model within 2% (5% for 4-bit; vLLM's
+  Hopper MXFP4 experts as its triton kernels re-lay them out, memory/resident.py), and
   logged KV bytes per token (GiB / tokens) equal to deepfit's formula within 2%.
 Rows deepfit does not cover are skipped with the reason (``pytest -rs`` lists them).
 """
@@ -39,10 +40,6 @@ KNOWN_GAPS = {
     "VLLM-PR13109": "vLLM V0 (Feb 2025) Triton MLA backend padded the latent to 640 elements "
     "(NOTES caveat 5) and logged 10.45 GiB for AWQ-MoE weights whose 4-bit layout is 8.2 GiB; "
     "that engine version is not modelled",
-    "LLMDB-GPTOSS120": "vLLM logs 64.38 GiB of weights for gpt-oss-120b on H100 where the "
-    "MXFP4 checkpoint holds 60.8 GiB (deepfit, and the 20b's file size within 0.1%); vLLM's "
-    "Hopper MXFP4 path re-lays the experts out for its triton kernels (swizzled weights and "
-    "scales, expert biases in fp32) after loading, a layout whose size is not modelled",
 }
 
 

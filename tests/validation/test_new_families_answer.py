@@ -20,6 +20,9 @@ DEPLOYMENTS = [
     ("qwen3-next", "H100", 4),
     ("minimax-m2", "H200", 2),
     ("gemma-3-1b", "L4", 1),
+    ("qwen3.5-397b-a17b", "H200", 8),
+    ("qwen3.5-0.8b", "L4", 1),
+    ("kimi-k2.5", "H200", 8),  # INT4 routed experts: a derived format perf hands back by name
 ]
 
 

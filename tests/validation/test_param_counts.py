@@ -90,6 +90,14 @@ def _meta_count(config: dict[str, object]) -> int:
     tf = pytest.importorskip("transformers")
     cfg = dict(config)
     model_type = str(cfg.pop("model_type"))
+    causal = tf.models.auto.modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    text = cfg.get("text_config")
+    if model_type not in causal and isinstance(text, dict):
+        # a multimodal wrapper with no causal-LM class (kimi_k25): its language model, which
+        # is what deepfit sizes; Kimi's kimi_k2 text model is DeepSeek-V3's classes
+        cfg = dict(text)
+        model_type = str(cfg.pop("model_type"))
+        model_type = {"kimi_k2": "deepseek_v3"}.get(model_type, model_type)
     for key in ("auto_map", "architectures", "quantization_config"):
         cfg.pop(key, None)
     if model_type not in tf.models.auto.configuration_auto.CONFIG_MAPPING:

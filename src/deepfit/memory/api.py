@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._bisect import largest_satisfying
-from ..errors import BadInputError
+from ..errors import BadInputError, NotSupportedError
 from ..hardware import Gpu
 from ..models.loader import Model
 from ..units import GiB
 from .device import visible_memory_bytes
 from .estimate import StageMemory, effective_fraction, stage_memories
-from .formats import WeightFormat, checkpoint_native_format, load_format, weight_bytes
+from .formats import (
+    WeightFormat,
+    checkpoint_native_format,
+    format_names,
+    load_format,
+    weight_bytes,
+)
 from .kv import KvSpec, bytes_per_token, for_engine
 from .layout import Layout, make_layout
 from .ledger import Extras
@@ -25,13 +31,23 @@ _DTYPE_FORMATS = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}
 
 
 def resolve_format(model: Model, name: str) -> WeightFormat:
-    """``auto`` is the checkpoint as published (its quantization_config, else torch_dtype)."""
-    if name.strip().lower() != "auto":
-        return load_format(name)
-    native = checkpoint_native_format(model.arch)
-    if native is not None:
-        return native
-    return load_format(_DTYPE_FORMATS.get(model.arch.torch_dtype or "", "bf16"))
+    """``auto`` is the checkpoint as published (its quantization_config, else torch_dtype);
+    so is the name of that derived format (a compressed-tensors mix, a GPTQ group size),
+    which a result's ``weights_format`` carries and callers hand back."""
+    key = name.strip().lower()
+    if key == "auto":
+        native = checkpoint_native_format(model.arch)
+        if native is not None:
+            return native
+        return load_format(_DTYPE_FORMATS.get(model.arch.torch_dtype or "", "bf16"))
+    if key not in format_names():
+        try:
+            native = checkpoint_native_format(model.arch)
+        except NotSupportedError:
+            native = None
+        if native is not None and native.name == key:
+            return native
+    return load_format(name)
 
 
 def _total(s: StageMemory, budget_engine: bool) -> int:
@@ -54,6 +70,30 @@ def _longest(model: Model, kv: KvSpec, s: StageMemory, block: int, cap: int) -> 
         return s.sequence_bytes(model.arch, kv, n) <= s.kv_pool
 
     return largest_satisfying(fits, cap)
+
+
+def _tokens_held(model: Model, kv: KvSpec, s: StageMemory, ctx: int) -> int:
+    """Tokens of context this stage's pool holds as sequences of ``ctx`` tokens.
+
+    DeepSeek-V4's layers each keep a fixed window of uncompressed entries beside the
+    compressed ones that grow with the context; engines count such a pool by its growing
+    entries (SGLang's ``DSV4PoolConfigurator``: full tokens = budget / bytes per full token,
+    the window side pool a fraction of it), so past the window a sequence costs its window
+    once. Other window models keep the engine's own count (``capacity_tokens``: every layer
+    at the full rate, as vLLM logs it for Gemma 3 and Llama 4), which is also the floor."""
+    arch = model.arch
+    if not any(arch.layers[i].attention.compressed for i in s.layers):
+        return s.capacity_tokens
+    seq = s.sequence_bytes(arch, kv, ctx)
+    if seq <= 0 or s.kv_pool <= 0:
+        return s.capacity_tokens
+    whole = int(s.kv_pool // seq)
+    rest = s.kv_pool - whole * seq
+
+    def fits(n: int) -> bool:
+        return s.sequence_bytes(arch, kv, n) <= rest
+
+    return max(s.capacity_tokens, whole * ctx + largest_satisfying(fits, ctx))
 
 
 def estimate_memory(
@@ -181,7 +221,7 @@ def memory_of(
         shortfall_bytes=shortfall,
         max_context_tokens=min(longest, cap),
         max_concurrency=max(concurrency, 0),
-        kv_capacity_tokens=min(s.capacity_tokens for s in stages),
+        kv_capacity_tokens=min(_tokens_held(model, kv, s, ctx) for s in stages),
         model_max_context=arch.max_position_embeddings,
         stages=tuple(stages),
         extras=dep.extras if dep.extras.any else None,

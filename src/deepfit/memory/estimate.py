@@ -30,6 +30,7 @@ from .ledger import (
 )
 from .overheads import Overheads, overheads
 from .plan import stage_plan
+from .resident import resident_extra_bytes
 
 if TYPE_CHECKING:  # deepfit.deployment builds on memory's kv/formats/layout modules
     from ..deployment import Deployment, Workload
@@ -110,6 +111,7 @@ def stage_weights(
 
 def _stage(
     model: Model,
+    gpu: Gpu,
     gpu_bytes: int,
     fmt: WeightFormat,
     kv: KvSpec,
@@ -125,6 +127,8 @@ def _stage(
     arch = model.arch
     last = stage == layout.pp - 1
     weights = int(stage_weights(model, fmt, layout, stage, layers) * weight_scale)
+    # what the engine's kernels re-lay out after loading (vLLM's Hopper MXFP4 experts)
+    weights += resident_extra_bytes(arch, fmt, layout, layers, profile.family, gpu)
     ov: Overheads = overheads(
         profile, arch, fmt, layout, layers, last, work.context_tokens, work.batch
     )
@@ -206,6 +210,7 @@ def stage_memories(
     return [
         _stage(
             model,
+            gpu,
             gpu_bytes,
             fmt,
             kv,

@@ -202,14 +202,32 @@ def _compressed_tensors(q: Mapping[str, Any]) -> WeightFormat:
     if kind == "int" and bits == 4:
         fmt = load_format("awq-int4")
         group = weights.get("group_size") or 128
-        return replace(
+        fmt = replace(
             fmt,
             name="w4a16",
             group_cols=int(group),
             zero_bits=0 if weights.get("symmetric", True) else fmt.zero_bits,
             description="compressed-tensors W4A16 (pack-quantized int4, 16-bit group scales)",
         )
+        if _ignores_all_but_routed_experts(q.get("ignore") or ()):
+            fmt = replace(
+                fmt,
+                name="w4a16-experts",
+                experts_only=True,
+                description="compressed-tensors W4A16 routed experts, the rest 16-bit",
+            )
+        return fmt
     raise _unsupported(f"compressed-tensors {kind}{bits}")
+
+
+def _ignores_all_but_routed_experts(ignore: Any) -> bool:
+    """Whether a compressed-tensors ``ignore`` list leaves attention, shared experts and
+    dense MLPs unquantized, so only routed experts are packed (Kimi-K2.5's INT4 release:
+    ``re:.*self_attn.*``, ``re:.*shared_experts.*``, ``re:.*mlp\\.(gate|up|...)_proj.*``)."""
+    if not isinstance(ignore, (list, tuple)):
+        return False
+    text = " ".join(str(x) for x in ignore)
+    return all(key in text for key in ("self_attn", "shared_expert", "mlp\\."))
 
 
 def _unsupported(what: str) -> NotSupportedError:

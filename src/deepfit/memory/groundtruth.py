@@ -56,6 +56,8 @@ def _weights(row: dict[str, str]) -> str:
         return "gptq-int4"
     if "compressed" in quant or "fp8" in quant:
         return "fp8"
+    if "mxfp4" in quant:
+        return "mxfp4"
     return {"float32": "fp32", "float16": "fp16"}.get(dtype, "bf16")
 
 

@@ -18,6 +18,12 @@
   8-byte scale (vLLM ``fp8_ds_mla`` for V4: 448 + 128 + 8 = 584 bytes per entry). V3.2 with
   an fp8 cache uses the same format at its MLA width (512 + 16 + 128 = 656 bytes).
 
+- SGLang keeps window layers in a pool of their own only for the model types its
+  ``is_hybrid_swa_model`` lists (gpt-oss, Llama 4 among them): that pool holds
+  ``--swa-full-tokens-ratio`` (0.8) tokens per token of the full pool, and a sequence keeps
+  at most its window there. Other window models (Gemma 2/3) share one token pool, so every
+  layer keeps the whole context (see :data:`SGLANG_HYBRID_SWA_TYPES`).
+
 - Linear-attention layers (Gated DeltaNet) keep no per-token cache but a fixed state per
   sequence (recurrent state and convolution inputs), in 16 bits whatever the KV dtype
   (vLLM's mamba-state dtype follows the model's, not ``--kv-cache-dtype``), split across
@@ -122,6 +128,8 @@ class KvSpec:
     group_padding: bool = False  # vLLM's hybrid KV-cache groups of equal layer counts
     swa_extra_tokens: int = 0  # llama.cpp: a window cache also holds one ubatch (512)
     swa_pad: int = 1  # llama.cpp pads its window cache to 256 cells
+    #: SGLang's hybrid SWA pool: window-layer tokens per full-pool token (None: no such pool)
+    swa_pool_ratio: float | None = None
 
     def window_cells(self, window: int) -> int:
         """Tokens a window (or chunk) layer keeps for one sequence at most. llama.cpp's
@@ -186,14 +194,38 @@ LLAMACPP_UBATCH = 512
 LLAMACPP_SWA_PAD = 256
 
 
+#: SGLang's ``--swa-full-tokens-ratio`` default (srt/server_args.py), and the model types its
+#: hybrid SWA pool serves (srt/configs/model_config.py ``is_hybrid_swa_model``, commit
+#: 001adf56: Llama4ForConditionalGeneration, GptOssForCausalLM, ...; not Gemma 2/3)
+SGLANG_SWA_FULL_TOKENS_RATIO = 0.8
+SGLANG_HYBRID_SWA_TYPES = frozenset({"gpt_oss", "llama4", "llama4_text"})
+
+
 def for_engine(spec: KvSpec, engine: str) -> KvSpec:
     """``spec`` with an engine's rules for hybrid and window caches: vLLM's padded layer
-    groups, llama.cpp's window cache of one ubatch more, padded to 256 cells."""
+    groups, llama.cpp's window cache of one ubatch more, padded to 256 cells, SGLang's
+    window pool sized by ``--swa-full-tokens-ratio``."""
     if engine == "vllm":
         return replace(spec, group_padding=True)
     if engine == "llamacpp":
         return replace(spec, swa_extra_tokens=LLAMACPP_UBATCH, swa_pad=LLAMACPP_SWA_PAD)
+    if engine == "sglang":
+        return replace(spec, swa_pool_ratio=SGLANG_SWA_FULL_TOKENS_RATIO)
     return spec
+
+
+def sglang_window_rule(arch: Architecture, spec: KvSpec, layers: range) -> str | None:
+    """How SGLang holds this model's window layers: ``"pool"`` (a hybrid SWA pool of its
+    own), ``"whole"`` (the one token pool: every layer keeps the whole context) or None
+    (no window layers, compressed or indexed layers, or another engine)."""
+    if spec.swa_pool_ratio is None:
+        return None
+    parts = [spec.parts(arch.layers[i].attention) for i in layers]
+    if any(len(p) > 1 for p in parts) or not any(p and p[0].window for p in parts):
+        return None
+    if arch.model_type not in SGLANG_HYBRID_SWA_TYPES:
+        return "whole"
+    return "pool" if any(p and p[0].window is None for p in parts) else None
 
 
 def bytes_per_token(arch: Architecture, spec: KvSpec, layers: range | None = None) -> float:
@@ -236,6 +268,12 @@ def kv_groups(
     if spec.group_padding:
         pad = group_padding(arch, spec, chosen)
         groups = {w: b * pad.get(w, 1.0) for w, b in groups.items()}
+    rule = sglang_window_rule(arch, spec, chosen)
+    if rule == "whole":
+        groups = {None: sum(groups.values())}
+    elif rule == "pool":  # bytes per token of the full pool: its layers, ratio x the window's
+        ratio = spec.swa_pool_ratio or 0.0
+        groups = {w: b if w is None else b * ratio for w, b in groups.items()}
     return tuple(groups.items())
 
 
@@ -250,7 +288,27 @@ def bytes_for_sequence(
     most their window. ``block_tokens`` rounds up to the engine's block (vLLM: 16)."""
     chosen = range(arch.num_layers) if layers is None else layers
     total = sum(spec.state_bytes(arch.layers[i].attention) for i in chosen)
+    if sglang_window_rule(arch, spec, chosen) == "pool":
+        return total + _sglang_pool_share(kv_groups(arch, spec, layers), spec, tokens, block_tokens)
     for window, per_token in kv_groups(arch, spec, layers):
         kept = tokens if window is None else min(tokens, spec.window_cells(window))
         total += -(-kept // block_tokens) * block_tokens * per_token
     return total
+
+
+def _sglang_pool_share(
+    groups: tuple[tuple[int | None, float], ...], spec: KvSpec, tokens: int, block: int
+) -> float:
+    """One sequence's share of SGLang's two pools, in bytes of the whole budget. SGLang
+    (srt/model_executor/pool_configurator.py ``HybridSWAPoolConfigurator``, commit 003fca80)
+    sizes the full pool at budget / (F + r S) tokens, F and S the bytes per token of the full
+    and window layers, and the window pool at r times as many; a sequence takes ``tokens``
+    of the first and at most its window of the second, so the pool that fills first binds:
+    (F + r S) x max(tokens, min(tokens, window) / r). (``SWAChunkCapPoolConfigurator``, which
+    SGLang picks only with an explicit --max-running-requests and the radix cache off, sizes
+    the window pool from that cap instead; it is not modelled.)"""
+    ratio = spec.swa_pool_ratio or 1.0
+    cell = sum(rate for _, rate in groups)
+    window = max(w for w, _ in groups if w is not None)
+    kept = -(-tokens // block) * block
+    return cell * max(kept, min(kept, spec.window_cells(window)) / ratio)

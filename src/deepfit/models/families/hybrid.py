@@ -102,8 +102,19 @@ def _hybrid(r: ConfigReader, moe_rule: str) -> FamilyParse:
         else:
             layers.append(Layer(attention=att, mlp=Mlp(r.integer("intermediate_size"))))
     n_linear = sum(la.attention.linear is not None for la in layers)
-    notes = (
+    notes: tuple[str, ...] = (
         f"{n_linear} Gated DeltaNet layers (a fixed state per sequence) and "
         f"{n - n_linear} gated full-attention layers",
     )
-    return FamilyParse(tuple(layers), tie_default=False, notes=notes)
+    # Qwen3.5's MTP module (``mtp.*`` in its checkpoints): fc [h, 2h], pre-fc norms of the
+    # embedding and the hidden state, a final norm, and one gated full-attention layer with
+    # the main layers' MLP or MoE; transformers does not build it
+    n_mtp = r.integer("mtp_num_hidden_layers", default=0, lo=0, hi=MAX_LAYERS)
+    ffn = Layer(attention=full, moe=_moe(r)) if moe_rule != "none" else None
+    mtp = ffn or Layer(attention=full, mlp=Mlp(r.integer("intermediate_size")))
+    if n_mtp:
+        notes += (
+            f"{n_mtp} multi-token-prediction layer(s) are stored in the checkpoint but are not "
+            "part of the main model; counted separately as params_mtp",
+        )
+    return FamilyParse(tuple(layers), tie_default=False, mtp_layers=(mtp,) * n_mtp, notes=notes)
