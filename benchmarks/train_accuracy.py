@@ -2,6 +2,7 @@
 
 Run: python benchmarks/train_accuracy.py [--rows] [--json]
 Reads tests/validation/data/training-memory.csv and training-throughput.csv (trust A/A-),
+and deepfit's own H200 measurements (training-measured-h200-*.csv, always held out),
 splits by source group (source table x model x GPU x framework; each group weighted
 equally) and prints held-out and held-in statistics. ``--rows`` lists every row.
 """
@@ -23,12 +24,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", action="store_true", help="print every scored row")
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ap.add_argument("--group", help="also print the statistics of source groups starting so")
     args = ap.parse_args()
     cases = read_memory_cases(DATA / "training-memory.csv")
     cases += read_speed_cases(DATA / "training-throughput.csv")
     cases += read_run_cases(DATA / "training_runs.csv")
+    # deepfit's own measurements on one H200 (benchmarks/device/): always held out
+    cases += read_memory_cases(DATA / "training-measured-h200-memory.csv")
+    cases += read_speed_cases(DATA / "training-measured-h200-speed.csv")
     scores, skipped = score_all(cases)
     report = {"held_out": summarize(scores, True), "held_in": summarize(scores, False)}
+    if args.group:
+        mine = [s for s in scores if s.case.source_group.startswith(args.group)]
+        report[args.group] = summarize(mine, True)
     if args.json:
         print(json.dumps(report, indent=2))
         return

@@ -79,3 +79,52 @@ def test_fits_is_answered_against_nvml_level_use() -> None:
     assert est.reserved_bytes > est.per_gpu.total_bytes
     assert est.nvml_bytes > est.reserved_bytes
     assert est.margin_bytes == est.gpu_memory_bytes - est.nvml_bytes
+
+
+H200 = load_gpu("H200")
+
+
+def test_hf_loss_keeps_twelve_bytes_per_logit() -> None:
+    # transformers' ForCausalLMLoss pads the labels (no shifted copy of the logits) and the
+    # Trainer drops the bf16 logits before backward: log-softmax's fp32 output, its fp32
+    # gradient and the fp32 input gradient remain, 12 B per logit
+    w = Workload(seq_len=4096, micro_batch=2, global_batch_tokens=8192, recompute=Recompute.FULL)
+    recipe = Recipe(optimizer=Optimizer.ADAMW_BF16)
+    est = estimate_training(
+        model("meta-llama/Llama-3.2-1B"), H200, 1, recipe=recipe, workload=w,
+        runtime=Runtime(Framework.HF),
+    )  # fmt: skip
+    assert est.peak.loss == 12 * 8192 * 128_256
+
+
+def test_hf_autocast_holds_fp32_weights_and_a_bf16_copy_of_each_matmul_weight() -> None:
+    # Llama 3.2 1B: 1,235,814,400 parameters, 33 RMSNorm weights of 2,048 (two per layer and
+    # the final one) that autocast does not cast; the tied embedding is cast once for the head
+    llama = model("meta-llama/Llama-3.2-1B")
+    w = Workload(seq_len=1024, global_batch_tokens=1024, recompute=Recompute.NONE)
+    est = estimate_training(llama, H200, 1, workload=w, runtime=Runtime(Framework.HF))
+    params = 1_235_814_400
+    assert est.peak.autocast_cache == 2 * (params - 33 * 2048)
+    assert est.per_gpu.weights_bytes == 4 * params  # fp32 weights under autocast
+    assert est.per_gpu.gradients_bytes == 4 * params
+    assert est.per_gpu.optimizer_bytes == 8 * params  # m and v only: no separate master
+    fsdp = estimate_training(llama, H200, 1, workload=w, runtime=Runtime(Framework.FSDP))
+    assert fsdp.peak.autocast_cache == 0 and fsdp.per_gpu.weights_bytes == 2 * params
+
+
+def test_peft_drops_out_once_per_adapted_projection() -> None:
+    # PEFT: q, k, v, o, gate, up and down each keep a 1-byte mask and a bf16 copy of their
+    # input (3 B/element), and no frozen base linear keeps its input. Llama 3.1 8B per token
+    # and layer: 3 x (5 x 4096 + 4096 + 14336) versus LitGPT-style shared inputs
+    # 3 x (4096 + 4096 + 4096 + 14336) plus the kept base inputs 2 x (2 x 4096 + 14336)
+    llama = model("meta-llama/Meta-Llama-3.1-8B")
+    recipe = Recipe(method=Method.LORA, lora=LoraConfig(16, "all-linear"))
+    w = Workload(seq_len=1024, global_batch_tokens=1024, recompute=Recompute.NONE)
+    hf = estimate_training(llama, H200, 1, recipe=recipe, workload=w, runtime=Runtime(Framework.HF))
+    ds = estimate_training(
+        llama, H200, 1, recipe=recipe, workload=w, runtime=Runtime(Framework.DEEPSPEED)
+    )
+    per_layer_hf = 3 * (5 * 4096 + 4096 + 14336)
+    per_layer_shared = 3 * (3 * 4096 + 14336) + 2 * (2 * 4096 + 14336)
+    diff = hf.peak.saved_activations - ds.peak.saved_activations
+    assert diff == pytest.approx(1024 * 32 * (per_layer_hf - per_layer_shared))

@@ -21,6 +21,12 @@ real widths instead of assuming ``4h`` MLPs and one K/V head per query head:
   to, a dispatched copy of its input, the expert's gated activations and its output kept
   for the weighted combine (dropless, no capacity padding); shared experts like a dense MLP.
 
+* q/k norms (Qwen3): each keeps its input's fp32 upcast (and its bf16 output when it
+  trains) over q and k;
+* autocast over fp32 weights (Hugging Face ``bf16=True``): the residual stream is fp32, so
+  a full-recompute checkpoint keeps ``4sbh`` and each projection casts its own bf16 copy of
+  the fp32 norm output (three for q, k and v; two for gate and up).
+
 With GPT's shapes (MHA, non-gated ``4h`` MLP, dropout) this equals the paper's
 ``34*s*b*h + 5*a*s^2*b`` exactly (tested). Without sequence parallelism the norms' inputs,
 the QKV and MLP inputs and the dropout masks are not split by ``t`` (``10 + 24/t``).
@@ -50,6 +56,10 @@ class ActShape:
     norm_bytes: float = ACT_BYTES  # per element a norm keeps: 4 for an eager fp32 RMSNorm
     score_bytes: float = ACT_BYTES  # per attention score kept without flash attention
     unfused_swiglu: bool = False  # eager SiLU(gate) * up also keeps the SiLU output
+    residual_bytes: float = ACT_BYTES  # per element of the residual stream (4 under autocast)
+    #: Autocast over fp32 weights casts the fp32 norm output once per projection reading it
+    #: (only leaf weights are cached): q, k and v keep three bf16 copies, gate and up two.
+    projection_casts: bool = False
 
     @property
     def tokens(self) -> int:
@@ -68,9 +78,12 @@ def _attention_terms(layer: Layer, h: int, shape: ActShape) -> tuple[float, floa
         kv_dim = att.num_heads * (m.qk_nope_head_dim + m.qk_rope_head_dim)
         v_dim = att.num_heads * m.v_head_dim
         extra = m.latent_dim + (m.q_lora_rank or 0)
-    split = p * sb * (q_dim + kv_dim + v_dim + att.num_heads * att.v_head_dim + extra)
-    replicated = p * sb * h + (sb * h if shape.dropout else 0)
+    split = float(p * sb * (q_dim + kv_dim + v_dim + att.num_heads * att.v_head_dim + extra))
+    readers = (2 if att.mla is not None else 3) if shape.projection_casts else 1
+    replicated = readers * p * sb * h + (sb * h if shape.dropout else 0)
     s_eff = min(shape.seq_len, att.sliding_window or shape.seq_len)
+    if att.qk_norm or att.qk_norm_full:  # q and k norms keep their input (16-bit in, so <= 6)
+        split += min(shape.norm_bytes, 6.0) * sb * (att.q_dim + att.kv_dim)
     if shape.flash:
         core = 4.0 * att.num_heads * sb
     else:
@@ -81,7 +94,9 @@ def _attention_terms(layer: Layer, h: int, shape: ActShape) -> tuple[float, floa
 def _mlp_terms(layer: Layer, h: int, shape: ActShape) -> tuple[float, float]:
     """(split by tp, replicated without SP) bytes of one dense MLP or MoE block."""
     sb, p = shape.tokens, ACT_BYTES
-    replicated = p * sb * h + (sb * h if shape.dropout else 0)
+    gated = layer.mlp.gated if layer.mlp is not None else False
+    readers = 2 if shape.projection_casts and gated else 1
+    replicated = readers * p * sb * h + (sb * h if shape.dropout else 0)
     if layer.mlp is not None:
         f = layer.mlp.intermediate_size
         width = (4 if shape.unfused_swiglu else 3) if layer.mlp.gated else 2
@@ -102,7 +117,7 @@ def layer_activation_bytes(layer: Layer, h: int, shape: ActShape, recompute: Rec
     t = shape.tp
     sp_div = t if shape.sequence_parallel else 1
     if recompute is Recompute.FULL:
-        return ACT_BYTES * shape.tokens * h / sp_div
+        return shape.residual_bytes * shape.tokens * h / sp_div
     a_split, a_rep, core = _attention_terms(layer, h, shape)
     m_split, m_rep = _mlp_terms(layer, h, shape)
     norms = layer.norms * shape.norm_bytes * shape.tokens * h
@@ -126,13 +141,19 @@ def bnb_saved_bytes(layer: Layer, h: int, shape: ActShape) -> float:
 
 
 def stage_activation_bytes(
-    layers: tuple[Layer, ...], h: int, shape: ActShape, recompute: Recompute, in_flight: int
+    layers: tuple[Layer, ...],
+    h: int,
+    shape: ActShape,
+    recompute: Recompute,
+    in_flight: int,
+    with_working: bool = True,
 ) -> float:
     """A pipeline stage's activations: its layers for ``in_flight`` micro-batches (1F1B
     keeps ``pp - stage`` micro-batches in flight on stage ``stage``). Under full
-    recomputation the layer being recomputed holds its whole working set once more."""
+    recomputation the layer being recomputed holds its whole working set once more
+    (``with_working``: during the backward pass, after the loss has been freed)."""
     per_mb = sum(layer_activation_bytes(la, h, shape, recompute) for la in layers)
     working = 0.0
-    if recompute is Recompute.FULL and layers:
+    if recompute is Recompute.FULL and layers and with_working:
         working = max(layer_activation_bytes(la, h, shape, Recompute.NONE) for la in layers)
     return per_mb * in_flight + working

@@ -22,6 +22,7 @@ from typing import Any
 from ..hardware import Gpu
 from ..memory.device import visible_memory_bytes
 from ..models import Model
+from ..models.architecture import Architecture
 from .cost import GpuPrice, cheapest_price
 from .flops import TokenFlops, flops_per_token
 from .framework import THIN_MARGIN, Framework, Runtime, default_framework
@@ -29,9 +30,10 @@ from .layout import GPUS_PER_NODE, TrainLayout, make_train_layout
 from .lora import lora_params
 from .methods import Method, Offload, Recompute
 from .mfu import MfuFit, mfu_for, term
-from .peak import Peak, act_shape, nvml_bytes, peak_memory, reserved_bytes
+from .peak import Peak, act_shape, autocast_fp32, nvml_bytes, peak_memory, reserved_bytes
 from .states import ModelStates, Recipe, model_states
 from .timing import StepInput, StepTime, compute_peak, micro_batches, step_time
+from .traffic import step_traffic
 
 
 @dataclass(frozen=True)
@@ -270,12 +272,17 @@ def estimate_training(
         arch, gpus, tp=tp, pp=pp, ep=ep, zero=zero, offload=offload, hybrid=hybrid
     )
     states = _gathered_frozen_base(model_states(arch, lay, recipe), lay, recipe, rt)
+    states = _autocast_states(states, lay, recipe, rt)
     adapters = lora_params(arch, recipe.lora) if recipe.method is not Method.FULL else 0
     flops = flops_per_token(arch, w.seq_len, recipe.method, adapters, w.recompute, w.flash)
     if w.recompute is Recompute.SELECTIVE and rt.framework is Framework.FSDP:
         # torchtitan's selective AC recomputes every other layer whole
         full = flops_per_token(arch, w.seq_len, recipe.method, adapters, Recompute.FULL)
-        flops = TokenFlops(flops.model, (flops.hardware + full.hardware) / 2)
+        flops = TokenFlops(
+            flops.model,
+            (flops.hardware + full.hardware) / 2,
+            (flops.attention + full.attention) / 2,
+        )
     fit = mfu_for(gpu)
     spec = rt.framework.spec
     step_in = StepInput(
@@ -294,8 +301,11 @@ def estimate_training(
         if rt.framework is Framework.DEEPSPEED and w.recompute is Recompute.FULL
         else 2,
         dp_shares_nics=spec.dp_shares_nics,
+        attention_flops_per_token=flops.attention,
+        attention_mfu=fit.attention_utilization,
     )
     m = micro_batches(step_in, lay)
+    step_in = replace(step_in, traffic_bytes=_traffic(arch, recipe, rt, w, lay, states, m))
     shape = act_shape(arch, lay, w.seq_len, w.micro_batch, w.flash, recipe, rt)
     peak = peak_memory(arch, lay, states, recipe, shape, w.recompute, rt, m)
     beyond = peak.transient - states.gradients_bytes
@@ -336,6 +346,36 @@ def _gathered_frozen_base(
         return states
     whole = states.slice_weight_bytes * (1 + 1 / lay.dp)
     return replace(states, weights_bytes=max(states.weights_bytes, round(whole)))
+
+
+def _traffic(arch: Architecture, recipe: Recipe, rt: Runtime, w: Workload, lay: TrainLayout,
+             states: ModelStates, m: int) -> float:  # fmt: skip
+    """Bytes one GPU streams per step outside the matmuls (:mod:`.traffic`)."""
+    tokens = m * w.seq_len * w.micro_batch / max(lay.pp, 1)  # per GPU of a pipeline
+    opt_params = states.slice_trainable_params / (lay.dp if lay.zero >= 1 else 1)
+    return step_traffic(
+        arch, recipe, rt, w.recompute, tokens, m, states.slice_trainable_params, opt_params,
+        lay.tp, lay.offload, autocast_fp32(recipe, rt),
+    )  # fmt: skip
+
+
+def _autocast_states(
+    states: ModelStates, lay: TrainLayout, recipe: Recipe, rt: Runtime
+) -> ModelStates:
+    """Autocast over fp32 weights (:func:`.peak.autocast_fp32`): the fp32 master copy is the
+    model's weights and the gradients are fp32 too; the bytes per parameter stay 16."""
+    if not autocast_fp32(recipe, rt) or lay.offload is not Offload.NONE:
+        return states
+    opt = recipe.optimizer.spec
+    widen = (opt.master_bytes - opt.weight_bytes) * states.slice_trainable_params
+    shard = lay.dp if lay.zero >= 1 else 1
+    return replace(
+        states,
+        weights_bytes=states.weights_bytes + round(widen / (lay.dp if lay.zero >= 3 else 1)),
+        gradients_bytes=states.gradients_bytes + round(widen / (lay.dp if lay.zero >= 2 else 1)),
+        optimizer_bytes=states.optimizer_bytes
+        - round(opt.master_bytes * states.slice_trainable_params / shard),
+    )
 
 
 def _notes(recipe: Recipe, lay: TrainLayout, fit: MfuFit) -> tuple[str, ...]:

@@ -46,6 +46,7 @@ class TokenFlops:
 
     model: float
     hardware: float
+    attention: float = 0.0  # the attention core's share of ``hardware`` (score and value matmuls)
 
 
 def flops_per_token(
@@ -68,8 +69,11 @@ def flops_per_token(
     else:
         model = 4.0 * n + 6.0 * adapter_params + 3.0 * attn_fwd
     extra = 0.0
+    attention = 3.0 * attn_fwd
     if recompute is Recompute.FULL:
         extra = 2.0 * n + attn_fwd
+        attention += attn_fwd
     elif recompute is Recompute.SELECTIVE and not flash:
         extra = attn_fwd
-    return TokenFlops(model, model + extra)
+        attention += attn_fwd
+    return TokenFlops(model, model + extra, attention)

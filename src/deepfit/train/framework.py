@@ -31,7 +31,10 @@ class FrameworkSpec:
     #: Loss bytes per logit with the plain cross-entropy, counted from the code: the bf16
     #: logits (2), their fp32 upcast (4), log-softmax's saved fp32 output (4) and the fp32
     #: gradient (4) are alive together when the backward pass starts: 14. Hugging Face
-    #: models also shift the fp32 logits into a contiguous copy (+4: 18); Megatron's fused
+    #: models (transformers >= 4.46, ``ForCausalLMLoss``) pad the labels instead of shifting
+    #: the logits, and the Trainer drops the model's output (the bf16 logits) before
+    #: ``backward``: log-softmax's saved output, the gradient ``nll_loss`` writes and the
+    #: input gradient ``log_softmax_backward`` writes, all fp32: 12. Megatron's fused
     #: vocabulary-parallel cross-entropy works in place on the fp32 upcast (2 + 4 = 6).
     loss_bytes_per_logit: float
     #: Chunked cross-entropy keeps only the bf16 logits (torchtune CEWithChunkedOutputLoss,
@@ -69,6 +72,22 @@ class FrameworkSpec:
     #: Share of tensor-parallel communication hidden (Megatron's TP comm overlap with
     #: sequence parallelism; none elsewhere).
     tp_overlap: float
+    #: Mixed precision is autocast over fp32 weights (HF Trainer ``bf16=True``; PEFT keeps
+    #: its adapters in fp32, ``autocast_adapter_dtype``): fp32 weights and gradients beside
+    #: fp32 m and v; autocast caches a bf16 copy of every fp32 weight a matmul reads until
+    #: the outermost autocast region exits (``cached_cast``: leaf tensors that need a
+    #: gradient), and the matmuls save those copies for the backward pass; the residual
+    #: stream and the norms run in fp32, so each projection casts its own bf16 input.
+    autocast_fp32_weights: bool = False
+    #: PEFT wraps every targeted ``nn.Linear`` in its own LoRA layer: q, k and v (and gate
+    #: and up) each draw their own dropout mask and keep their own dropped bf16 copy of the
+    #: shared input, and a frozen base linear keeps no input (autograd saves a matmul's
+    #: input only for the weight's gradient).
+    adapter_per_projection: bool = False
+    #: Loss bytes per logit alive during the loss's own forward, when they differ from the
+    #: backward's (HF: bf16 logits 2 + fp32 upcast 4 + log-softmax output 4 = 10). Under
+    #: autocast the weight cache is alive then and freed before ``backward`` under recompute.
+    loss_forward_bytes_per_logit: float | None = None
 
 
 class Framework(Enum):
@@ -82,7 +101,9 @@ class Framework(Enum):
     MEGATRON = FrameworkSpec(
         "megatron", 6, False, True, 2, False, False, False, True, 0.9, True, 0.5
     )
-    HF = FrameworkSpec("hf", 18, False, False, 6, False, True, True, False, 0.8, True, 0.0)
+    HF = FrameworkSpec(
+        "hf", 12, False, False, 6, False, True, True, False, 0.8, True, 0.0, True, True, 10
+    )
     TORCHTUNE = FrameworkSpec(
         "torchtune", 14, False, False, 6, True, False, False, True, 0.9, True, 0.0
     )
@@ -154,6 +175,14 @@ class Runtime:
         if self.chunked:
             return CHUNKED_LOSS_BYTES_PER_LOGIT
         return self.framework.spec.loss_bytes_per_logit
+
+    @property
+    def loss_forward_bytes_per_logit(self) -> float:
+        """Loss bytes per logit during the loss's forward (no more than the backward's)."""
+        said = self.framework.spec.loss_forward_bytes_per_logit
+        if said is None or self.activation_offload or self.chunked:
+            return self.loss_bytes_per_logit
+        return min(said, self.loss_bytes_per_logit)
 
     @property
     def fused(self) -> bool:

@@ -15,6 +15,8 @@ from .groundtruth import (
     _framework,
     _gpu,
     _int,
+    _lora_targets,
+    _method,
     _model,
     _read,
     _recompute,
@@ -65,6 +67,8 @@ def _speed_case(r: dict[str, str]) -> Case:
         skip = "unpacked short samples: tokens per step unknown"
     interleaved = re.search(r"interleaved schedule m=(\d+)", r["layout_note"])
     tokens = _tokens(r["tokens_trained"])
+    method, _ = _method(r["method"], "")
+    rank = _int(r.get("lora_rank", "")) or _int(r["method"], 8)  # "LoRA r64"
     if kind in ("gpu_hours", "wall_days") and not tokens:
         skip = skip or "tokens trained not stated"
     return Case(
@@ -78,6 +82,9 @@ def _speed_case(r: dict[str, str]) -> Case:
         gpu=gpu,
         gpus=gpus or 1,
         framework=framework,
+        method=method or "full",
+        lora_rank=rank or 8,
+        lora_targets=_lora_targets(r.get("lora_targets", "")),
         optimizer="adamw-bf16" if "PURE" in r["precision"] else "adamw",
         seq_len=seq or 1,
         micro_batch=_int(r["micro_batch"], 1) or 1,

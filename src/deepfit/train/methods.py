@@ -49,6 +49,7 @@ class OptimizerSpec:
     state_bytes: int
     description: str
     step_temp_bytes: int = 4  # the foreach step's full-size temporary per parameter
+    master_bytes: int = 0  # the fp32 master copy inside ``state_bytes`` (mixed precision)
 
     @property
     def bytes_per_param(self) -> int:
@@ -58,15 +59,29 @@ class OptimizerSpec:
 class Optimizer(Enum):
     """An optimizer and precision recipe; the value carries its bytes per parameter."""
 
-    ADAMW = OptimizerSpec("adamw", 2, 2, 12, "mixed-precision AdamW: fp32 master, m, v")
+    ADAMW = OptimizerSpec(
+        "adamw", 2, 2, 12, "mixed-precision AdamW: fp32 master, m, v", master_bytes=4
+    )
     ADAMW_BF16 = OptimizerSpec(
         "adamw-bf16", 2, 2, 4, "pure-bf16 AdamW: bf16 m, v, no master", step_temp_bytes=2
     )
     ADAMW_8BIT = OptimizerSpec(
-        "adamw-8bit", 2, 2, 6, "8-bit AdamW: fp32 master, 8-bit m, v", step_temp_bytes=0
+        "adamw-8bit",
+        2,
+        2,
+        6,
+        "8-bit AdamW: fp32 master, 8-bit m, v",
+        step_temp_bytes=0,
+        master_bytes=4,
     )
     SGD = OptimizerSpec(
-        "sgd", 2, 2, 4, "mixed-precision SGD without momentum: fp32 master", step_temp_bytes=0
+        "sgd",
+        2,
+        2,
+        4,
+        "mixed-precision SGD without momentum: fp32 master",
+        step_temp_bytes=0,
+        master_bytes=4,
     )
     ADAMW_FP32 = OptimizerSpec("adamw-fp32", 4, 4, 8, "fp32 AdamW without mixed precision")
     # bitsandbytes' paged optimizers put their states in CUDA unified memory, which pages

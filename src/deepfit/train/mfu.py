@@ -4,7 +4,16 @@ Compute time is the step's **hardware** FLOPs (model FLOPs plus recomputation,
 :mod:`.flops`) over ``GPUs x utilization x dense 16-bit peak``. The utilization is
 
 ``peak_utilization[generation]``: what a tuned training step's compute reaches on a GPU
-generation (kernel efficiency, launch gaps, norms and elementwise work).
+generation (kernel efficiency, launch gaps, norms and elementwise work), and
+
+``attention_utilization[generation]``: what the attention core (flash attention's score
+and value matmuls, of which a causal kernel runs half) reaches. Flash
+attention runs its own kernels, at an efficiency apart from the projections' GEMMs (lower
+on Hopper with FlashAttention-2, which was written for Ampere); its share of the FLOPs
+grows with the sequence length (``12 L s h`` against ``6 N``), so one utilization for both
+makes long sequences too fast. A generation whose held-in rows do not pin it (Ampere: short
+sequences only) runs attention at its layers' utilization, as FlashAttention-2 reaches on
+A100 about what GEMMs do (Dao 2023: up to 73 % of peak).
 
 A model-width term (``h / (h + c x F / B)``: narrow models do more memory-bound work per
 matmul FLOP, more so on GPUs with a high FLOPs-per-byte ratio ``F / B``) was tried: fitted
@@ -48,6 +57,7 @@ class MfuFit:
     source: Source
     fitted_on: str
     borrowed_from: str | None = None
+    attention_utilization: float = 0.0  # of the FLOPs a causal attention kernel runs; 0: hfu
 
     @property
     def mfu(self) -> float:
@@ -62,6 +72,7 @@ class MfuFit:
             "source": self.source,
             "fitted_on": self.fitted_on,
             "borrowed_from": self.borrowed_from,
+            "attention_utilization": self.attention_utilization or self.hfu,
         }
 
 
@@ -104,7 +115,9 @@ def mfu_for(gpu: Gpu) -> MfuFit:
         row = _table()[borrowed]
         source = "borrowed"
     peak = float(row["peak_utilization"])
-    return MfuFit(peak, peak, gen, source, str(_data()["fitted_on"]), borrowed)
+    # without a fit of its own the attention kernel runs at the layers' utilization
+    attention = float(row.get("attention_utilization", peak))
+    return MfuFit(peak, peak, gen, source, str(_data()["fitted_on"]), borrowed, attention)
 
 
 def fitted_generations() -> dict[str, float]:

@@ -4,8 +4,12 @@ communication that compute cannot hide.
 Assumptions (all times in seconds, bytes in bytes):
 
 * Compute: hardware FLOPs of the step (recomputation included) / (GPUs x utilization x
-  dense 16-bit peak); the utilization is fitted per GPU generation and model width
-  (:mod:`.mfu`). FP8 training is ``fp8_matmul_gain`` faster.
+  dense 16-bit peak); the utilization is fitted per GPU generation (:mod:`.mfu`), the
+  attention core's (flash attention's score and value matmuls, half of them run under the
+  causal mask) apart from the rest. FP8
+  training is ``fp8_matmul_gain`` faster. Memory-bound work the utilization does not
+  scale with (the optimizer step, the loss over the vocabulary, PEFT's adapters, autocast's
+  casts) is counted in bytes and timed at the HBM bandwidth (:mod:`.traffic`).
 * Pipeline: idle fraction ``(pp - 1) / m`` with ``m`` micro-batches per step (1F1B);
   ``(pp - 1) / (m v)`` with ``v`` virtual stages per GPU (Megatron's interleaved
   schedule); none with a zero-bubble schedule (ZB-V / DualPipe fill the bubble with
@@ -47,6 +51,9 @@ from .methods import Offload, Recompute
 from .states import ModelStates
 
 ACT_BYTES = 2
+#: The share of the attention score and value matmuls a causal flash-attention kernel runs
+#: (MFU counts them whole, as PaLM does; the kernel skips the blocks above the diagonal).
+CAUSAL_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,7 @@ class StepTime:
     dp_comm_s: float  # total; the framework hides part of it behind compute
     offload_s: float
     dp_overlap: float = 0.0
+    memory_bound_s: float = 0.0  # optimizer step, loss, adapters, casts (:mod:`.traffic`)
 
     @property
     def exposed_dp_s(self) -> float:
@@ -72,6 +80,7 @@ class StepTime:
     def seconds(self) -> float:
         return (
             self.compute_s
+            + self.memory_bound_s
             + self.bubble_s
             + self.tp_comm_s
             + self.ep_comm_s
@@ -85,6 +94,7 @@ class StepTime:
             "micro_batches": self.micro_batches,
             "seconds": self.seconds,
             "compute_s": self.compute_s,
+            "memory_bound_s": self.memory_bound_s,
             "pipeline_bubble_s": self.bubble_s,
             "tp_comm_s": self.tp_comm_s,
             "ep_comm_s": self.ep_comm_s,
@@ -111,6 +121,9 @@ class StepInput:
     speedup: float = 1.0  # FP8 training over 16-bit
     zero3_gathers: int = 2  # parameter all-gathers per micro-batch under ZeRO-3 / FSDP
     dp_shares_nics: bool = True  # data-parallel rings spread over all of a node's NICs
+    traffic_bytes: float = 0.0  # per GPU and step, outside the matmuls (:mod:`.traffic`)
+    attention_flops_per_token: float = 0.0  # the attention core's share of the hardware FLOPs
+    attention_mfu: float = 0.0  # its utilization (:mod:`.mfu`); 0: the layers' ``mfu``
 
 
 #: Scale-out network of a GPU generation's clusters (one HCA per GPU), by catalogue name.
@@ -221,7 +234,11 @@ def step_time(
     m = micro_batches(step, lay)
     tokens = m * step.seq_len * step.micro_batch * lay.dp
     peak = compute_peak(gpu)
-    compute = step.hardware_flops_per_token * tokens / (lay.gpus * step.mfu * peak)
+    attn = step.attention_flops_per_token
+    per_token = (step.hardware_flops_per_token - attn) / step.mfu
+    # flash attention skips the blocks the causal mask hides: it runs half the counted FLOPs
+    per_token += CAUSAL_SHARE * attn / (step.attention_mfu or step.mfu)
+    compute = per_token * tokens / (lay.gpus * peak)
     compute /= step.speedup
     bubble = 0.0 if step.zero_bubble else compute * (lay.pp - 1) / (m * step.virtual_stages)
     tp_s, ep_s = _layer_comm(arch, lay, step, gpu, m)
@@ -238,4 +255,16 @@ def step_time(
         dp_comm_s=_dp_comm(states, lay, m, gpu, step),
         offload_s=_offload(states, lay, m, gpu),
         dp_overlap=step.dp_overlap,
+        memory_bound_s=_memory_bound(gpu, step.traffic_bytes),
     )
+
+
+def _memory_bound(gpu: Gpu, traffic_bytes: float) -> float:
+    """Seconds of streaming work at :data:`.traffic.HBM_EFFICIENCY` of the HBM bandwidth
+    (none when the catalogue has no bandwidth for the GPU)."""
+    from .traffic import HBM_EFFICIENCY
+
+    bandwidth = gpu.mem_bandwidth_bytes_per_s
+    if not isinstance(bandwidth, float | int) or not bandwidth:
+        return 0.0
+    return traffic_bytes / (HBM_EFFICIENCY * float(bandwidth))
